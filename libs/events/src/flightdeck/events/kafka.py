@@ -1,0 +1,139 @@
+"""Kafka clients configured the same way everywhere, working on Apache Kafka and on the
+embedded Tansu broker (no idempotent producer there, slow rebalances, fetches that must
+not wait long)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from pydantic import BaseModel
+
+from flightdeck.events.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+class KafkaSettings(BaseModel):
+    """How to reach the broker and how clients behave."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    client_id: str = "flightdeck"
+    topic_prefix: str = ""
+    idempotent_producer: bool = False
+    """On for Apache Kafka; the embedded broker lacks InitProducerId."""
+    request_timeout_ms: int = 10_000
+    linger_ms: int = 2
+    fetch_max_wait_ms: int = 20
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 1_000
+    max_poll_records: int = 500
+    partitions: int = 3
+    replication_factor: int = 1
+
+    @property
+    def topics(self) -> Topics:
+        """Topic names with this installation's prefix."""
+        return Topics(self.topic_prefix)
+
+
+def new_producer(settings: KafkaSettings) -> AIOKafkaProducer:
+    """A producer that waits for all in-sync replicas."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=settings.client_id,
+        acks="all",
+        enable_idempotence=settings.idempotent_producer,
+        linger_ms=settings.linger_ms,
+        request_timeout_ms=settings.request_timeout_ms,
+        max_request_size=8 * 1024 * 1024,
+    )
+
+
+def new_consumer(
+    settings: KafkaSettings, group_id: str | None, topics: Iterable[str]
+) -> AIOKafkaConsumer:
+    """A consumer with manual offset commits, reading from the start of new partitions."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=settings.client_id,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        max_poll_records=settings.max_poll_records,
+        request_timeout_ms=max(settings.request_timeout_ms, settings.session_timeout_ms + 5_000),
+    )
+
+
+_creating = asyncio.Lock()
+
+
+async def ensure_topics(settings: KafkaSettings, names: Iterable[str]) -> None:
+    """Create the topics that do not exist yet.
+
+    Serialised within the process: two concurrent creations of one topic can make the
+    embedded broker start it afresh, losing what was just written to it.
+    """
+    async with _creating:
+        await _create_missing(settings, names)
+
+
+async def _create_missing(settings: KafkaSettings, names: Iterable[str]) -> None:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=settings.client_id,
+        request_timeout_ms=settings.request_timeout_ms,
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name, settings.partitions, settings.replication_factor)
+            for name in dict.fromkeys(names)
+            if name not in existing
+        ]
+        if wanted:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(wanted)
+    finally:
+        await admin.close()
+
+
+async def broker_reachable(settings: KafkaSettings, timeout: float = 2.0) -> bool:
+    """Whether the broker answers a metadata request within `timeout` seconds."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=f"{settings.client_id}-probe",
+        request_timeout_ms=int(timeout * 1000),
+    )
+    try:
+        await asyncio.wait_for(admin.start(), timeout)
+        await asyncio.wait_for(admin.list_topics(), timeout)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        log.debug("broker not reachable: %s", exc)
+        return False
+    finally:
+        with contextlib.suppress(KafkaError, OSError, TimeoutError):
+            await asyncio.wait_for(admin.close(), timeout)
+    return True
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str, timeout: float = 5.0) -> list[int]:
+    """The partitions of `topic`, read from fresh cluster metadata (waits briefly for a
+    topic that was just created)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        cluster = await consumer._client.fetch_all_metadata()
+        partitions = cluster.partitions_for_topic(topic)
+        if partitions or asyncio.get_running_loop().time() > deadline:
+            return sorted(partitions or [])
+        await asyncio.sleep(0.1)

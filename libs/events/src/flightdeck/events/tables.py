@@ -1,0 +1,54 @@
+"""Tables every service database holds for messaging: the outbox and the inbox."""
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+"""A 64-bit key that SQLite still auto-increments (it only does so for INTEGER keys)."""
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("topic", String(255), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("value", LargeBinary, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True)),
+    Index(
+        "ix_outbox_unpublished",
+        "id",
+        postgresql_where=Column("published_at").is_(None),
+        sqlite_where=Column("published_at").is_(None),
+    ),
+    Index("ix_outbox_published_at", "published_at"),
+)
+"""Events staged in the same transaction as the state change that caused them.
+
+`topic` is the logical name (`flightdeck.<service>.events`); the relay adds the prefix.
+"""
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("event_id", String(64), primary_key=True),
+    Column("event_type", String(255), nullable=False),
+    Column("handled_at", DateTime(timezone=True), nullable=False, index=True),
+)
+"""The ids of events a consumer has applied, written in the handler's own transaction."""

@@ -1,0 +1,16 @@
+"""Field types shared by the event models."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, Field
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+"""An RFC 3339 time with an offset, held in UTC. Naive datetimes are rejected."""
+
+NonEmptyStr = Annotated[str, Field(min_length=1)]

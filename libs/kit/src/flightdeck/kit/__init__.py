@@ -1,0 +1,1 @@
+"""The service kit: what every Flightdeck service is built from."""

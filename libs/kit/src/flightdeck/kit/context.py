@@ -1,0 +1,55 @@
+"""What a running service holds: its settings, database, tokens, relay and consumer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from flightdeck.events.consumer import ConsumerRunner
+from flightdeck.events.envelope import Envelope
+from flightdeck.events.kafka import KafkaSettings
+from flightdeck.events.relay import OutboxRelay, ProducerHandle
+from flightdeck.kit.auth import TokenStore
+from flightdeck.kit.idempotency import IdempotencyStore
+from flightdeck.kit.settings import ServiceSettings
+from flightdeck.kit.uow import UnitOfWork
+
+
+def utc_now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServiceContext:
+    """Everything a request or handler of one service needs, built by the lifespan."""
+
+    name: str
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    tokens: TokenStore
+    kafka: KafkaSettings
+    registry: CollectorRegistry
+    idempotency: IdempotencyStore
+    uow_class: type[UnitOfWork] = UnitOfWork
+    relay: OutboxRelay | None = None
+    runner: ConsumerRunner | None = None
+    producer: ProducerHandle | None = None
+    clock: Callable[[], datetime] = utc_now
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Service-specific objects built at startup (clients, caches)."""
+
+    def uow(self, cause: Envelope[Any] | None = None) -> Any:
+        """A unit of work of this service; for a consumed event, one that claims its inbox."""
+        return self.uow_class(
+            self.sessions,
+            cause=cause,
+            consumer=self.name if cause is not None else None,
+            on_commit=self.relay.notify if self.relay is not None else None,
+        )

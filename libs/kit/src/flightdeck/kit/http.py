@@ -1,0 +1,162 @@
+"""ASGI middleware every service runs: body limits, content types, request context and
+request metrics. Plain ASGI (not BaseHTTPMiddleware) keeps the hot path cheap."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from flightdeck.events import logcontext
+from flightdeck.kit.problems import Problem, problem_response
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class BodyTooLarge(HTTPException):
+    """The request body is over the limit (an HTTPException so that FastAPI's body parsing
+    lets it through instead of turning it into a 400)."""
+
+    def __init__(self, limit: int) -> None:
+        detail = f"request body is larger than {limit} bytes"
+        super().__init__(413, detail)
+        self.problem = Problem(413, detail, slug="body-too-large")
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def send_problem(scope: Scope, receive: Receive, send: Send, problem: Problem) -> None:
+    """Answer with a problem document straight from middleware."""
+    await problem_response(problem, scope.get("path"))(scope, receive, send)
+
+
+class BodyLimit:
+    """413 before parsing: by Content-Length when given, else while the body streams in."""
+
+    def __init__(
+        self, app: ASGIApp, *, limit: int, large_limit: int, large_prefixes: Sequence[str]
+    ) -> None:
+        self.app = app
+        self.limit = limit
+        self.large_limit = large_limit
+        self.large_prefixes = tuple(large_prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        limit = self.large_limit if scope["path"].startswith(self.large_prefixes) else self.limit
+        declared = header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await send_problem(scope, receive, send, BodyTooLarge(limit).problem)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge as exc:
+            if not started:
+                await send_problem(scope, receive, send, exc.problem)
+
+
+class JsonOnly:
+    """415 for a write whose body is not JSON (raw-body paths such as webhooks excepted)."""
+
+    def __init__(self, app: ASGIApp, *, raw_prefixes: Sequence[str]) -> None:
+        self.app = app
+        self.raw_prefixes = tuple(raw_prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in WRITE_METHODS
+            and not scope["path"].startswith(self.raw_prefixes)
+            and _has_body(scope)
+        ):
+            media = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
+            if media != "application/json" and not media.endswith("+json"):
+                problem = Problem(
+                    415,
+                    f"expected a JSON body (Content-Type: application/json), got {media or 'none'}",
+                    slug="unsupported-media-type",
+                )
+                await send_problem(scope, receive, send, problem)
+                return
+        await self.app(scope, receive, send)
+
+
+def _has_body(scope: Scope) -> bool:
+    length = header(scope, b"content-length")
+    if length is not None:
+        return length != "0"
+    return header(scope, b"transfer-encoding") is not None
+
+
+class RequestContext:
+    """Request and correlation ids on every log line, and request metrics by route."""
+
+    def __init__(self, app: ASGIApp, *, registry: CollectorRegistry) -> None:
+        self.app = app
+        self.requests = Counter(
+            "flightdeck_http_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "flightdeck_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=registry,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = header(scope, b"x-request-id") or uuid.uuid4().hex
+        correlation_id = header(scope, b"x-correlation-id")
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with logcontext.bound(request_id=request_id, correlation_id=correlation_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                self.requests.labels(scope["method"], route, str(status)).inc()
+                self.latency.labels(scope["method"], route).observe(time.perf_counter() - started)

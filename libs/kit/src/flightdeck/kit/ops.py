@@ -1,0 +1,110 @@
+"""Operational routes every service answers: health, readiness, metrics, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from flightdeck.events.deadletters import read_dead_letters, replay_dead_letters
+from flightdeck.events.kafka import broker_reachable
+from flightdeck.kit.context import ServiceContext
+from flightdeck.kit.deps import Admin, Ctx, Operator
+
+router = APIRouter(tags=["operations"])
+
+_BROKER_CACHE_SECONDS = 2.0
+
+
+@router.get("/healthz", summary="The process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Database and broker reachable",
+    responses={503: {"description": "database or broker unreachable"}},
+)
+async def readyz(context: Ctx) -> JSONResponse:
+    database, broker = await asyncio.gather(_database_ok(context), _broker_ok(context))
+    ready = database and broker
+    body = {
+        "status": "ready" if ready else "unavailable",
+        "checks": {
+            "database": "ok" if database else "unreachable",
+            "broker": "ok" if broker else "unreachable",
+        },
+    }
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def _database_ok(context: ServiceContext) -> bool:
+    try:
+        async with asyncio.timeout(2):
+            async with context.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+async def _broker_ok(context: ServiceContext) -> bool:
+    cached = context.extras.get("_broker_check")
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < _BROKER_CACHE_SECONDS:
+        return bool(cached[1])
+    reachable = await broker_reachable(context.kafka, timeout=2.0)
+    context.extras["_broker_check"] = (now, reachable)
+    return reachable
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(context: Ctx) -> Response:
+    if context.relay is not None:
+        await context.relay.pending()
+    if context.runner is not None:
+        context.runner.lag()
+    return Response(generate_latest(context.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class DeadLetterView(BaseModel):
+    consumer: str
+    partition: int
+    offset: int
+    key: str | None
+    event_id: str | None
+    event_type: str | None
+    error: str
+    error_type: str
+    attempts: int
+    failed_at: str
+    original_topic: str
+    original_partition: int
+    original_offset: int
+
+
+class ReplayRequest(BaseModel):
+    event_ids: list[str] | None = None
+    """Replay only these events; all dead letters when omitted."""
+
+
+@router.get("/admin/dlq", summary="Records this service's consumer dead-lettered")
+async def list_dead_letters(
+    context: Ctx, _caller: Operator, limit: int = Query(100, ge=1, le=10_000)
+) -> list[DeadLetterView]:
+    letters = await read_dead_letters(context.kafka, context.name, limit=limit)
+    return [DeadLetterView(**letter.summary()) for letter in letters]
+
+
+@router.post("/admin/dlq/replay", summary="Publish dead letters back onto their topics")
+async def replay(context: Ctx, _caller: Admin, request: ReplayRequest) -> dict[str, Any]:
+    ids = set(request.event_ids) if request.event_ids is not None else None
+    replayed = await replay_dead_letters(context.kafka, context.name, event_ids=ids)
+    return {"replayed": len(replayed), "event_ids": [letter.event_id for letter in replayed]}

@@ -1,0 +1,5 @@
+"""Tables of the environments service."""
+
+from sqlalchemy import MetaData
+
+metadata = MetaData()

@@ -1,0 +1,5 @@
+"""HTTP routes of the executor service."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Tables of the executor service."""
+
+from sqlalchemy import MetaData
+
+metadata = MetaData()

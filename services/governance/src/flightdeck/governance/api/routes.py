@@ -1,0 +1,5 @@
+"""HTTP routes of the governance service."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

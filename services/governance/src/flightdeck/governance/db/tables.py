@@ -1,0 +1,5 @@
+"""Tables of the governance service."""
+
+from sqlalchemy import MetaData
+
+metadata = MetaData()

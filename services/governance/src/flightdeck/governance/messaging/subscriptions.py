@@ -1,0 +1,6 @@
+"""The events the governance service consumes, and their handlers."""
+
+from flightdeck.kit.messaging import Subscriptions
+from flightdeck.kit.uow import UnitOfWork
+
+subscriptions: Subscriptions[UnitOfWork] = Subscriptions()

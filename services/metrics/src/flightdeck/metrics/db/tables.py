@@ -1,0 +1,5 @@
+"""Tables of the metrics service."""
+
+from sqlalchemy import MetaData
+
+metadata = MetaData()

@@ -1,0 +1,5 @@
+"""Tables of the planning service."""
+
+from sqlalchemy import MetaData
+
+metadata = MetaData()

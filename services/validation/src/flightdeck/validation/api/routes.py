@@ -1,0 +1,5 @@
+"""HTTP routes of the validation service."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Tables of the validation service."""
+
+from sqlalchemy import MetaData
+
+metadata = MetaData()

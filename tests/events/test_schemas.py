@@ -1,0 +1,94 @@
+"""Committed JSON Schemas and AsyncAPI stay current, and a `.v1` type only grows compatibly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flightdeck.events.catalogue import ALL_EVENTS
+from flightdeck.events.schemas import asyncapi_document, dump, event_schema, incompatibilities
+from flightdeck.events.topics import PUBLISHERS, events_topic
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "events"
+
+
+@pytest.mark.parametrize("cls", ALL_EVENTS, ids=lambda cls: cls.ce_type)
+def test_committed_schema_accepts_the_current_model(cls: type) -> None:
+    path = DOCS / "schemas" / f"{cls.ce_type}.json"
+    assert path.exists(), f"{path.name} is not committed: run `make schemas`"
+    committed = json.loads(path.read_text())
+    current = event_schema(cls)
+    assert incompatibilities(committed, current) == [], (
+        "breaking change: publish a .v2 type instead"
+    )
+    assert dump(current) == path.read_text(), "schemas are stale: run `make schemas` and commit"
+
+
+def test_asyncapi_document_is_current_and_covers_every_topic() -> None:
+    document = asyncapi_document()
+    assert (DOCS / "asyncapi.json").read_text() == dump(document), "run `make schemas`"
+    assert document["asyncapi"] == "3.0.0"
+    addresses = {channel["address"] for channel in document["channels"].values()}
+    assert {events_topic(s) for s in PUBLISHERS} <= addresses
+    assert {cls.__name__ for cls in ALL_EVENTS} == set(document["components"]["messages"])
+
+
+BASE = {
+    "type": "object",
+    "required": ["id", "at"],
+    "properties": {
+        "id": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"},
+        "note": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+        "kind": {"$ref": "#/$defs/Kind"},
+        "items": {"type": "array", "items": {"$ref": "#/$defs/Item"}},
+    },
+    "$defs": {
+        "Kind": {"enum": ["a", "b"], "type": "string"},
+        "Item": {"type": "object", "required": ["sha"], "properties": {"sha": {"type": "string"}}},
+    },
+}
+
+
+def _changed(**edits: object) -> dict:
+    schema = json.loads(json.dumps(BASE))
+    for path, value in edits.items():
+        node = schema
+        *parents, leaf = path.split("__")
+        for key in parents:
+            node = node[key]
+        if value is None:
+            del node[leaf]
+        else:
+            node[leaf] = value
+    return schema
+
+
+def test_additive_optional_changes_are_compatible() -> None:
+    grown = _changed(properties__extra={"type": "integer"})
+    assert incompatibilities(BASE, grown) == []
+    widened = _changed(properties__id={"anyOf": [{"type": "string"}, {"type": "null"}]})
+    assert incompatibilities(BASE, widened) == []
+    more_kinds = _changed(**{"$defs__Kind": {"enum": ["a", "b", "c"], "type": "string"}})
+    assert incompatibilities(BASE, more_kinds) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"properties__note": None}, "note: field removed"),
+        ({"properties__id": {"type": "integer"}}, "id: type string is no longer accepted"),
+        ({"required": ["id", "at", "note"]}, "note: optional field made required"),
+        (
+            {"properties__extra": {"type": "string"}, "required": ["id", "at", "extra"]},
+            "extra: new required field",
+        ),
+        ({"$defs__Kind": {"enum": ["a"], "type": "string"}}, "kind: enum values removed: ['b']"),
+        ({"$defs__Item": {"type": "object", "properties": {}}}, "items[].sha: field removed"),
+        ({"properties__at": {"type": "string"}}, "at: type string:date-time is no longer accepted"),
+    ],
+)
+def test_breaking_changes_are_caught(edit: dict, message: str) -> None:
+    assert message in incompatibilities(BASE, _changed(**edit))

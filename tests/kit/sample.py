@@ -1,0 +1,150 @@
+"""A small service built only from the kit, to test what every service inherits.
+
+It keeps a ledger of planned releases (POST /ledger publishes ReleasePlanned) and consumes
+ReleasePlanned and ChangeRejected into a table, so tests can count effects.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from pydantic_settings import SettingsConfigDict
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func, insert, select
+
+from flightdeck.events.catalogue import ChangeRejected, ReleasePlanned
+from flightdeck.events.envelope import Envelope
+from flightdeck.events.types import UtcDatetime
+from flightdeck.kit.app import ServiceSpec, create_service_app
+from flightdeck.kit.deps import Ctx, Releaser, Viewer
+from flightdeck.kit.messaging import Subscriptions
+from flightdeck.kit.settings import ServiceSettings
+from flightdeck.kit.uow import UnitOfWork
+
+metadata = MetaData()
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("planned_start", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+seen = Table(
+    "seen",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(200), nullable=False),
+    Column("subject", String(200), nullable=False),
+)
+
+
+class SampleSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="FLIGHTDECK_SAMPLE_", extra="ignore")
+    service_name: ClassVar[str] = "sample"
+    default_port: ClassVar[int] = 8199
+
+
+class LedgerEntry(BaseModel):
+    name: str = Field(min_length=1)
+    version: str
+    planned_start: UtcDatetime
+    planned_end: UtcDatetime
+
+
+router = APIRouter()
+
+
+@router.post("/ledger", status_code=201)
+async def add_entry(entry: LedgerEntry, context: Ctx, caller: Releaser) -> dict[str, Any]:
+    import uuid
+
+    ident = uuid.uuid4().hex
+    uow = context.uow()
+    async with uow:
+        await uow.session.execute(
+            insert(ledger).values(
+                id=ident,
+                name=entry.name,
+                planned_start=entry.planned_start,
+                created_by=caller.subject,
+            )
+        )
+        uow.publish(
+            ReleasePlanned(
+                release_id=ident,
+                name=entry.name,
+                version=entry.version,
+                services=["checkout"],
+                team="payments",
+                target_environment="production",
+                planned_start=entry.planned_start,
+                planned_end=entry.planned_end,
+                owner=caller.subject,
+            )
+        )
+        await uow.commit()
+    return {"id": ident, "name": entry.name}
+
+
+@router.get("/ledger")
+async def list_entries(context: Ctx, _caller: Viewer) -> list[dict[str, Any]]:
+    async with context.engine.connect() as conn:
+        rows = (await conn.execute(select(ledger.c.id, ledger.c.name))).all()
+    return [{"id": row.id, "name": row.name} for row in rows]
+
+
+subscriptions: Subscriptions[UnitOfWork] = Subscriptions()
+FAILING: set[str] = set()
+"""Reasons of ChangeRejected events whose handler fails (tests switch it)."""
+
+
+async def _record(envelope: Envelope[Any], uow: UnitOfWork) -> None:
+    async with uow:
+        await uow.session.execute(
+            insert(seen).values(
+                event_id=envelope.id, event_type=envelope.type, subject=envelope.subject
+            )
+        )
+        await uow.commit()
+
+
+@subscriptions.on(ReleasePlanned)
+async def on_release_planned(envelope: Envelope[Any], uow: UnitOfWork) -> None:
+    await _record(envelope, uow)
+
+
+@subscriptions.on(ChangeRejected)
+async def on_change_rejected(envelope: Envelope[Any], uow: UnitOfWork) -> None:
+    async with uow:
+        await uow.session.execute(
+            insert(seen).values(
+                event_id=envelope.id, event_type=envelope.type, subject=envelope.subject
+            )
+        )
+        if envelope.data.reason in FAILING:
+            raise RuntimeError(f"cannot handle reason {envelope.data.reason!r}")
+        await uow.commit()
+
+
+SPEC = ServiceSpec(
+    name="sample",
+    title="Sample",
+    description="A service made of the kit alone.",
+    routers=[router],
+    subscriptions=subscriptions,
+)
+
+
+def create_app(settings: SampleSettings) -> Any:
+    return create_service_app(SPEC, settings)
+
+
+async def count_seen(context: Any, event_type: str | None = None) -> int:
+    statement = select(func.count()).select_from(seen)
+    if event_type:
+        statement = statement.where(seen.c.event_type == event_type)
+    async with context.engine.connect() as conn:
+        return int(await conn.scalar(statement) or 0)
