@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from fastapi import APIRouter
+from opentelemetry import trace
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func, insert, select
@@ -38,6 +39,7 @@ seen = Table(
     Column("event_id", String(64), nullable=False),
     Column("event_type", String(200), nullable=False),
     Column("subject", String(200), nullable=False),
+    Column("trace_id", String(32)),
 )
 
 
@@ -102,10 +104,14 @@ FAILING: set[str] = set()
 
 
 async def _record(envelope: Envelope[Any], uow: UnitOfWork) -> None:
+    span = trace.get_current_span().get_span_context()
     async with uow:
         await uow.session.execute(
             insert(seen).values(
-                event_id=envelope.id, event_type=envelope.type, subject=envelope.subject
+                event_id=envelope.id,
+                event_type=envelope.type,
+                subject=envelope.subject,
+                trace_id=f"{span.trace_id:032x}" if span.is_valid else None,
             )
         )
         await uow.commit()

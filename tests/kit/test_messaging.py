@@ -195,3 +195,25 @@ async def test_dead_letters_are_listed_and_replayed(
         )
         assert replay.json() == {"replayed": 1, "event_ids": [poison.id]}
         await eventually(lambda: _count(context, 1, ChangeRejected.ce_type))
+
+
+async def test_trace_context_flows_from_request_to_consumer(
+    start_sample: Any, tokens: Tokens, kafka: KafkaSettings
+) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    headers = {
+        **tokens.headers("rita", "releaser"),
+        "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
+    }
+    async with start_sample() as client:
+        context = context_of(client.app)
+        await client.post("/ledger", json=ENTRY, headers=headers)
+        await eventually(lambda: _count(context, 1))
+        async with context.engine.connect() as conn:
+            recorded = await conn.scalar(select(sample.seen.c.trace_id))
+        async with TopicProbe(kafka, events_topic("planning")) as probe:
+            await probe.wait_for_count(1)
+            (envelope,) = probe.envelopes()
+    assert envelope.traceparent is not None
+    assert envelope.traceparent.split("-")[1] == trace_id
+    assert recorded == trace_id

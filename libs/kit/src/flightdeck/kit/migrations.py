@@ -76,7 +76,11 @@ def run_migrations(service_metadata: Sequence[MetaData]) -> None:
     if connection is not None:
         _run(connection, target)
         return
-    url = context.config.attributes.get("url") or context.config.get_main_option("sqlalchemy.url")
+    url = (
+        context.config.attributes.get("url")
+        or context.get_x_argument(as_dictionary=True).get("url")
+        or context.config.get_main_option("sqlalchemy.url")
+    )
     if not url:
         raise RuntimeError("no database URL: pass -x url=... or set sqlalchemy.url")
     if context.is_offline_mode():

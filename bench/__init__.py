@@ -1,0 +1,1 @@
+"""Flightdeck benchmarks: `make bench` (or `python -m bench [name ...]`)."""

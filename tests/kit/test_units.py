@@ -1,0 +1,75 @@
+"""Small kit pieces: If-Match, cursors, JSON log lines, retry delays, topic names."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from flightdeck.events import logcontext
+from flightdeck.events.consumer import RetryPolicy
+from flightdeck.events.topics import Topics
+from flightdeck.kit.logs import JsonFormatter
+from flightdeck.kit.pagination import decode_cursor, encode_cursor
+from flightdeck.kit.problems import Problem
+from flightdeck.kit.versioning import check_if_match, etag
+
+
+def test_if_match() -> None:
+    check_if_match(None, 3)
+    check_if_match(etag(3), 3)
+    check_if_match('W/"3"', 3)
+    check_if_match("*", 9)
+    with pytest.raises(Problem) as stale:
+        check_if_match('"2"', 3)
+    assert stale.value.status == 412
+    assert stale.value.extensions["current_version"] == 3
+    with pytest.raises(Problem) as missing:
+        check_if_match(None, 3, required=True)
+    assert missing.value.status == 428
+
+
+def test_cursors_round_trip_and_reject_garbage() -> None:
+    cursor = encode_cursor("2026-03-01T00:00:00Z", "rel-1")
+    assert decode_cursor(cursor, 2) == ["2026-03-01T00:00:00Z", "rel-1"]
+    assert decode_cursor(None, 2) is None
+    for bad in ("!!!", encode_cursor("only-one")):
+        with pytest.raises(Problem) as error:
+            decode_cursor(bad, 2)
+        assert error.value.status == 422
+
+
+def test_log_lines_are_json_with_context() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("planning"))
+    logger = logging.getLogger("test.json")
+    logger.addHandler(handler)
+    logger.propagate = False
+    with logcontext.bound(event_id="e-1", correlation_id="rel-1", trace_id="a" * 32):
+        logger.warning("handled %s", "it", extra={"attempt": 2})
+    line = json.loads(stream.getvalue())
+    assert line["msg"] == "handled it"
+    assert line["service"] == "planning"
+    assert line["level"] == "warning"
+    assert (line["event_id"], line["correlation_id"], line["trace_id"]) == (
+        "e-1",
+        "rel-1",
+        "a" * 32,
+    )
+    assert line["attempt"] == 2
+
+
+def test_retry_backoff_grows_and_caps() -> None:
+    policy = RetryPolicy(max_attempts=5, backoff_base=0.2, backoff_max=1.0)
+    assert [policy.delay(n) for n in range(1, 5)] == [0.2, 0.4, 0.8, 1.0]
+
+
+def test_topic_names_and_prefix() -> None:
+    topics = Topics("staging.")
+    assert topics.events("planning") == "staging.flightdeck.planning.events"
+    assert topics.dlq("metrics") == "staging.flightdeck.metrics.dlq"
+    assert topics.logical("staging.flightdeck.planning.events") == "flightdeck.planning.events"
+    assert "staging.flightdeck.executor.events" in topics.all_topics()
