@@ -30,10 +30,8 @@ async def main(names: list[str]) -> int:
     chosen = names or _available()
     unknown = set(chosen) - set(_available())
     if unknown:
-        print(
-            f"unknown benchmarks: {', '.join(sorted(unknown))}; available: {', '.join(_available())}",
-            file=sys.stderr,
-        )
+        names_known = ", ".join(_available())
+        print(f"unknown: {', '.join(sorted(unknown))}; available: {names_known}", file=sys.stderr)
         return 2
     results = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,6 +5,7 @@ p99 < 100 ms at 200 events/s)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from typing import Any
@@ -122,17 +123,20 @@ async def propagation(bench: Bench, rate: int, seconds: int) -> list[float]:
     )
     committed_at: dict[str, float] = {}
     latencies: list[float] = []
+    total = rate * seconds
+    all_arrived = asyncio.Event()
 
     async def handle(envelope: Envelope[Any]) -> None:
         async with UnitOfWork(consumer_sessions, cause=envelope, consumer="bench") as uow:
             await uow.commit()
         latencies.append(time.perf_counter() - committed_at[envelope.id])
+        if len(latencies) >= total:
+            all_arrived.set()
 
     runner = ConsumerRunner(kafka, group="bench", topics=[events_topic("planning")], handle=handle)
     await ensure_topics(kafka, [kafka.topics.events("planning")])
     tasks = [asyncio.create_task(relay.run()), asyncio.create_task(runner.run())]
     await asyncio.wait_for(runner.assigned.wait(), 30)
-    total = rate * seconds
     started = time.perf_counter()
     for n in range(total):
         async with UnitOfWork(producer_sessions, on_commit=relay.notify) as uow:
@@ -142,9 +146,8 @@ async def propagation(bench: Bench, rate: int, seconds: int) -> list[float]:
         delay = started + (n + 1) / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-    deadline = time.monotonic() + 30
-    while len(latencies) < total and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(all_arrived.wait(), 30)
     runner.stop()
     relay.stop()
     await asyncio.gather(*tasks, return_exceptions=True)
