@@ -41,8 +41,8 @@ def broker_bootstrap() -> Any:
     if external := os.environ.get("FLIGHTDECK_TEST_KAFKA"):
         yield external
         return
-    if os.environ.get("FLIGHTDECK_TEST_USE_DOCKER") == "1" and _docker_engine():
-        from testcontainers.kafka import KafkaContainer  # type: ignore[import-not-found]
+    if os.environ.get("FLIGHTDECK_TEST_DOCKER", "auto") != "off" and _docker_engine():
+        from testcontainers.community.kafka import KafkaContainer
 
         with KafkaContainer().with_kraft() as kafka:
             yield kafka.get_bootstrap_server()

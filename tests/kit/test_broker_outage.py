@@ -111,3 +111,16 @@ async def test_readiness_follows_the_broker(
         own_broker.start()
         await own_broker.wait_ready()
         await eventually(lambda: _ready(client), timeout=15, message="ready once the broker is up")
+
+
+async def test_readiness_reports_an_unreachable_database(start_sample: Any) -> None:
+    from flightdeck.events.embedded import free_port
+
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"
+    async with start_sample(
+        database_url=url, relay_enabled=False, consumer_enabled=False
+    ) as client:
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["checks"] == {"database": "unreachable", "broker": "ok"}
+        assert (await client.get("/healthz")).status_code == 200

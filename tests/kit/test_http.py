@@ -171,3 +171,22 @@ async def test_health_readiness_and_metrics(start_sample: Any, tokens: Tokens) -
         )
         assert "flightdeck_outbox_pending" in metrics
         assert (await client.get("/openapi.json")).json()["info"]["title"] == "Sample"
+
+
+async def test_concurrent_retries_with_one_key_store_once(
+    start_sample: Any, tokens: Tokens
+) -> None:
+    import asyncio
+
+    headers = {**tokens.headers("rita", "releaser"), "Idempotency-Key": "burst-1"}
+    async with start_sample(relay_enabled=False, consumer_enabled=False) as client:
+        responses = await asyncio.gather(
+            *(client.post("/ledger", json=ENTRY, headers=headers) for _ in range(5))
+        )
+        statuses = sorted(r.status_code for r in responses)
+        assert set(statuses) <= {201, 409}
+        assert 201 in statuses
+        assert await ledger_size(client) == 1
+        final = await client.post("/ledger", json=ENTRY, headers=headers)
+        assert final.status_code == 201
+        assert final.headers["idempotent-replayed"] == "true"

@@ -1,0 +1,109 @@
+"""The relay: order per key, rows marked only after the broker acknowledged, replicas sharing
+one PostgreSQL outbox without publishing a row twice."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiokafka.errors import KafkaError
+from sqlalchemy import func, select
+
+from flightdeck.events.catalogue import ReleasePlanned
+from flightdeck.events.envelope import Envelope
+from flightdeck.events.kafka import KafkaSettings
+from flightdeck.events.outbox import stage_many
+from flightdeck.events.relay import OutboxRelay
+from flightdeck.events.tables import outbox
+from flightdeck.events.testing import TopicProbe, example
+from flightdeck.events.topics import events_topic
+from flightdeck.kit.db import create_engine
+
+
+def _events(count: int, keys: int) -> list[Envelope[Any]]:
+    return [
+        Envelope(data=example(ReleasePlanned, release_id=f"rel-{n % keys}", version=f"{n}"))
+        for n in range(count)
+    ]
+
+
+async def test_relay_publishes_in_order_per_key_and_marks_rows(
+    databases: Any, kafka: KafkaSettings
+) -> None:
+    engine = create_engine(await databases.create("relay"))
+    try:
+        sent = _events(600, keys=7)
+        async with engine.begin() as conn:
+            await stage_many(conn, sent)
+        relay = OutboxRelay(engine, kafka, batch_size=128)
+        assert await relay.pending() == 600
+        assert await relay.drain() == 600
+        assert await relay.pending() == 0
+        await relay._producer.close()
+        async with TopicProbe(kafka, events_topic("planning")) as probe:
+            await probe.wait_for_count(600)
+            received = probe.envelopes()
+    finally:
+        await engine.dispose()
+    assert sorted(e.id for e in received) == sorted(e.id for e in sent)
+    for key in {e.subject for e in sent}:
+        versions = [int(e.data.version) for e in received if e.subject == key]
+        assert versions == sorted(versions), f"{key} out of order"
+
+
+async def test_replicas_share_the_outbox_without_duplicates(
+    databases: Any, kafka: KafkaSettings
+) -> None:
+    url = await databases.create("relay")
+    engines = [create_engine(url) for _ in range(3)]
+    try:
+        sent = _events(900, keys=5)
+        async with engines[0].begin() as conn:
+            await stage_many(conn, sent)
+        relays = [
+            OutboxRelay(engine, kafka, batch_size=50, poll_interval=0.02) for engine in engines
+        ]
+        if databases.backend == "sqlite":
+            relays = relays[:1]  # SQLite: exactly one relay per database file
+        tasks = [asyncio.create_task(relay.run()) for relay in relays]
+        async with TopicProbe(kafka, events_topic("planning")) as probe:
+            await probe.wait_for_count(900, timeout=30)
+            await probe.poll(1.0)
+            received = probe.envelopes()
+        for relay in relays:
+            relay.stop()
+        await asyncio.gather(*tasks)
+        async with engines[0].connect() as conn:
+            unpublished = await conn.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    assert unpublished == 0
+    assert len(received) == 900, "a row was published twice"
+    for key in {e.subject for e in sent}:
+        versions = [int(e.data.version) for e in received if e.subject == key]
+        assert versions == sorted(versions), f"{key} out of order"
+
+
+async def test_nothing_is_marked_sent_when_the_broker_is_unreachable(
+    databases: Any, kafka: KafkaSettings
+) -> None:
+    from flightdeck.events.embedded import free_port
+
+    engine = create_engine(await databases.create("relay"))
+    nowhere = kafka.model_copy(
+        update={"bootstrap_servers": f"127.0.0.1:{free_port()}", "request_timeout_ms": 1000}
+    )
+    try:
+        async with engine.begin() as conn:
+            await stage_many(conn, _events(10, keys=2))
+        relay = OutboxRelay(engine, nowhere)
+        with pytest.raises(KafkaError):
+            await relay.drain_once()
+        assert await relay.pending() == 10
+        await relay._producer.close()
+    finally:
+        await engine.dispose()
