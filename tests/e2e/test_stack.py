@@ -96,10 +96,13 @@ def test_run_brings_every_service_to_ready(
         timeout=60,
     )
     assert second.returncode == 1
-    assert "already running" in second.stderr
+    assert second.stderr.startswith("error: Flightdeck is already running")
+    assert "Traceback" not in second.stderr + second.stdout
 
     process.send_signal(signal.SIGINT)
     assert process.wait(30) == 0
+    assert process.stdout is not None
+    assert "stopped." in process.stdout.read()
     for name in SERVICES:
         assert not port_in_use(int(stack_env[f"FLIGHTDECK_{name.upper()}_PORT"]))
     assert not port_in_use(int(stack_env["FLIGHTDECK_BROKER_PORT"]))

@@ -193,3 +193,11 @@ def test_decode_explains_what_is_wrong() -> None:
     foreign = [(k, b"com.example.thing.v1" if k == "ce_type" else v) for k, v in good.headers]
     with pytest.raises(UnknownEventType):
         decode(good.value, foreign)
+
+
+def test_event_times_travel_in_utc() -> None:
+    local = datetime.fromisoformat("2026-03-29T02:30:00+01:00")
+    envelope = Envelope(data=example(HealthCheckFailed), time=local)
+    message = encode(envelope)
+    assert message.header("ce_time") == "2026-03-29T01:30:00Z"
+    assert decode(message.value, message.headers).time.utcoffset().total_seconds() == 0

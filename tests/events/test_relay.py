@@ -107,3 +107,79 @@ async def test_nothing_is_marked_sent_when_the_broker_is_unreachable(
         await relay._producer.close()
     finally:
         await engine.dispose()
+
+
+async def test_a_row_the_broker_refuses_is_set_aside_and_the_rest_flows(
+    databases: Any, kafka: KafkaSettings
+) -> None:
+    from sqlalchemy import insert
+
+    from flightdeck.events.outbox import outbox_row
+
+    engine = create_engine(await databases.create("relay"))
+    try:
+        first, huge, last = _events(3, keys=1)
+        oversized = {**outbox_row(huge), "value": b"x" * (9 * 1024 * 1024)}
+        async with engine.begin() as conn:
+            await stage_many(conn, [first])
+            await conn.execute(insert(outbox), [oversized])
+            await stage_many(conn, [last])
+        relay = OutboxRelay(engine, kafka)
+        assert await relay.drain() == 2
+        assert await relay.pending() == 0
+        await relay._producer.close()
+        async with engine.connect() as conn:
+            refused = (
+                await conn.execute(
+                    select(outbox.c.event_id, outbox.c.error).where(outbox.c.failed_at.is_not(None))
+                )
+            ).all()
+        async with TopicProbe(kafka, events_topic("planning")) as probe:
+            await probe.wait_for_count(2)
+            await probe.poll(0.5)
+            received = [e.id for e in probe.envelopes()]
+    finally:
+        await engine.dispose()
+    assert [row.event_id for row in refused] == [huge.id]
+    assert "MessageSizeTooLarge" in refused[0].error
+    assert received == [first.id, last.id]
+
+
+def test_an_event_too_large_for_the_outbox_is_refused_when_staged() -> None:
+    from flightdeck.events.outbox import EventTooLarge, outbox_row
+
+    big = Envelope(data=example(ReleasePlanned, name="x" * (6 * 1024 * 1024)))
+    with pytest.raises(EventTooLarge, match="at most"):
+        outbox_row(big)
+
+
+async def test_one_keys_events_leave_in_commit_order(databases: Any, kafka: KafkaSettings) -> None:
+    if databases.backend != "postgresql":
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE); the race needs PostgreSQL")
+    engine = create_engine(await databases.create("relay"))
+    try:
+        early = Envelope(data=example(ReleasePlanned, release_id="rel-1", version="1-first"))
+        late = Envelope(data=example(ReleasePlanned, release_id="rel-1", version="2-second"))
+        slow = await engine.connect()
+        transaction = await slow.begin()
+        await stage_many(slow, [early])  # takes outbox id n, commits later
+
+        async def stage_late() -> None:
+            async with engine.begin() as conn:
+                await stage_many(conn, [late])
+
+        racing = asyncio.create_task(stage_late())
+        await asyncio.sleep(0.3)
+        assert not racing.done(), "the second transaction must wait for the key"
+        await transaction.commit()
+        await slow.close()
+        await racing
+        relay = OutboxRelay(engine, kafka)
+        assert await relay.drain() == 2
+        await relay._producer.close()
+        async with TopicProbe(kafka, events_topic("planning")) as probe:
+            await probe.wait_for_count(2)
+            versions = [e.data.version for e in probe.envelopes()]
+    finally:
+        await engine.dispose()
+    assert versions == ["1-first", "2-second"]

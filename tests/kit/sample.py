@@ -13,6 +13,7 @@ from opentelemetry import trace
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy.exc import OperationalError
 
 from flightdeck.events.catalogue import ChangeRejected, ReleasePlanned
 from flightdeck.events.envelope import Envelope
@@ -101,6 +102,8 @@ async def list_entries(context: Ctx, _caller: Viewer) -> list[dict[str, Any]]:
 subscriptions: Subscriptions[UnitOfWork] = Subscriptions()
 FAILING: set[str] = set()
 """Reasons of ChangeRejected events whose handler fails (tests switch it)."""
+UNAVAILABLE: dict[str, int] = {}
+"""Reason -> how many more times the handler finds the database unavailable."""
 
 
 async def _record(envelope: Envelope[Any], uow: UnitOfWork) -> None:
@@ -132,6 +135,9 @@ async def on_change_rejected(envelope: Envelope[Any], uow: UnitOfWork) -> None:
         )
         if envelope.data.reason in FAILING:
             raise RuntimeError(f"cannot handle reason {envelope.data.reason!r}")
+        if UNAVAILABLE.get(envelope.data.reason, 0) > 0:
+            UNAVAILABLE[envelope.data.reason] -= 1
+            raise OperationalError("SELECT 1", {}, ConnectionError("database restarting"))
         await uow.commit()
 
 

@@ -105,7 +105,7 @@ async def test_failing_handler_rolls_back_retries_then_dead_letters(
     assert "cannot handle reason 'poison'" in letter.error
     assert letter.error_type == "RuntimeError"
     assert letter.original_topic == events_topic("governance")
-    assert dict(letter.headers)["ce_subject"] == b"chg-poison"
+    assert letter.key == b"chg-poison"
 
 
 async def test_offset_is_not_committed_while_the_handler_fails(
@@ -188,13 +188,22 @@ async def test_dead_letters_are_listed_and_replayed(
             "/admin/dlq/replay", json={}, headers=tokens.headers("ops", "operator")
         )
         assert forbidden.status_code == 403
+        admin = tokens.headers("root", "admin")
+        for vague in ({}, {"event_id": [poison.id]}, {"event_ids": []}):
+            refused = await client.post("/admin/dlq/replay", json=vague, headers=admin)
+            assert refused.status_code == 422, vague
         replay = await client.post(
-            "/admin/dlq/replay",
-            json={"event_ids": [poison.id]},
-            headers=tokens.headers("root", "admin"),
+            "/admin/dlq/replay", json={"event_ids": [poison.id, "no-such-event"]}, headers=admin
         )
-        assert replay.json() == {"replayed": 1, "event_ids": [poison.id]}
+        assert replay.json() == {
+            "replayed": 1,
+            "event_ids": [poison.id],
+            "not_found": ["no-such-event"],
+        }
         await eventually(lambda: _count(context, 1, ChangeRejected.ce_type))
+    async with TopicProbe(kafka, events_topic("governance")) as probe:
+        await probe.poll(1.0)
+        assert len(probe.records) == 1, "a replay must not reach the other consumers"
 
 
 async def test_trace_context_flows_from_request_to_consumer(
@@ -217,3 +226,55 @@ async def test_trace_context_flows_from_request_to_consumer(
     assert envelope.traceparent is not None
     assert envelope.traceparent.split("-")[1] == trace_id
     assert recorded == trace_id
+
+
+async def test_a_database_outage_is_waited_out_not_dead_lettered(
+    start_sample: Any, kafka: KafkaSettings
+) -> None:
+    event = Envelope(data=example(ChangeRejected, change_id="chg-outage", reason="outage"))
+    sample.UNAVAILABLE["outage"] = 6  # twice the attempts a real error gets
+    try:
+        async with start_sample(consumer_max_attempts=3, consumer_backoff_seconds=0.02) as client:
+            context = context_of(client.app)
+            await publish(kafka, event)
+            await eventually(lambda: _count(context, 1, ChangeRejected.ce_type), timeout=20)
+    finally:
+        sample.UNAVAILABLE.pop("outage", None)
+    assert await read_dead_letters(kafka, "sample") == []
+
+
+async def test_malformed_records_of_types_not_consumed_are_skipped(
+    start_sample: Any, kafka: KafkaSettings
+) -> None:
+    from flightdeck.events.catalogue import ReleaseCancelled
+
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"x-1"),
+        ("ce_source", b"/flightdeck/planning"),
+        ("ce_time", b"2026-01-01T00:00:00Z"),
+        ("ce_type", ReleaseCancelled.ce_type.encode()),
+    ]
+    async with start_sample() as client:
+        context = context_of(client.app)
+        await publish_raw(kafka, events_topic("planning"), b"{broken", headers)
+        await publish(kafka, Envelope(data=example(ReleasePlanned, release_id="rel-next")))
+        await eventually(lambda: _count(context, 1))
+        await _settle(context)
+    assert await read_dead_letters(kafka, "sample") == []
+
+
+async def test_event_ids_of_any_length_are_applied_once(
+    start_sample: Any, kafka: KafkaSettings
+) -> None:
+    event = Envelope(
+        data=example(ReleasePlanned, release_id="rel-long"), id="urn:partner:" + "9" * 120
+    )
+    async with start_sample() as client:
+        context = context_of(client.app)
+        await publish(kafka, event)
+        await publish(kafka, event)
+        await eventually(lambda: _count(context, 1))
+        await _settle(context)
+        assert await sample.count_seen(context) == 1
+    assert await read_dead_letters(kafka, "sample") == []

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from flightdeck.cli.registry import all_services, service
+from flightdeck.cli.registry import ServiceName, all_services, service
 from flightdeck.kit.auth import Role, create_token, read_tokens, revoke_token
 
 app = typer.Typer(help="Flightdeck: release and deployment coordination.", no_args_is_help=True)
@@ -51,8 +51,12 @@ def token_create(
 @token_app.command("list")
 def token_list(file: TokensFile = None) -> None:
     """List tokens (ids, subjects and roles; never the tokens)."""
-    for entry in read_tokens(_tokens_file(file))["tokens"]:
+    path = _tokens_file(file)
+    entries = read_tokens(path)["tokens"]
+    for entry in entries:
         typer.echo(f"{entry.get('id', '?'):<18} {entry['subject']:<20} {','.join(entry['roles'])}")
+    if not entries:
+        typer.echo(f"no tokens in {path}", err=True)
 
 
 @token_app.command("revoke")
@@ -83,7 +87,7 @@ def run(
 
 
 @app.command()
-def serve(name: str) -> None:
+def serve(name: ServiceName) -> None:
     """Run one service in the foreground (configured by FLIGHTDECK_<SERVICE>_* variables)."""
     import uvicorn
 
@@ -129,18 +133,21 @@ def topics() -> None:
 
 
 @dlq_app.command("list")
-def dlq_list(consumer: str) -> None:
+def dlq_list(consumer: ServiceName) -> None:
     """Print the dead letters of a consumer (a service name) as JSON lines."""
     from flightdeck.events.deadletters import read_dead_letters
 
     kafka = service(consumer).settings().kafka()
-    for letter in asyncio.run(read_dead_letters(kafka, consumer)):
+    letters = asyncio.run(read_dead_letters(kafka, consumer))
+    for letter in letters:
         typer.echo(json.dumps(letter.summary()))
+    if not letters:
+        typer.echo(f"no dead letters for {consumer} on {kafka.bootstrap_servers}", err=True)
 
 
 @dlq_app.command("replay")
 def dlq_replay(
-    consumer: str,
+    consumer: ServiceName,
     event_id: Annotated[
         list[str] | None, typer.Option(help="Only these events (repeatable).")
     ] = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
@@ -12,6 +13,20 @@ from fastapi import FastAPI
 
 from flightdeck.events.topics import SERVICES
 from flightdeck.kit.settings import ServiceSettings
+
+
+class ServiceName(StrEnum):
+    """The services, for command-line choices."""
+
+    PLANNING = "planning"
+    GOVERNANCE = "governance"
+    ENVIRONMENTS = "environments"
+    EXECUTOR = "executor"
+    VALIDATION = "validation"
+    METRICS = "metrics"
+
+
+assert tuple(ServiceName) == SERVICES, "ServiceName must list every service"
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,8 @@ class Stack:
         assert settings.tokens_file is not None
         token, created = admin_token(self.var_dir, settings.tokens_file)
         if created:
-            print(f"created an admin token in {self.var_dir / 'admin.token'}")
+            say(f"created an admin token in {self.var_dir / 'admin.token'}")
+        say("starting planning, governance, environments, executor, validation, metrics…")
         for entry in all_services():
             self._spawn(entry)
         await self._wait_ready(timeout=60)
@@ -248,16 +249,30 @@ Press Ctrl-C to stop everything.
 
 async def run(var_dir: Path, broker_port: int, external_kafka: str | None) -> int:
     """Run the stack until interrupted; returns the exit code."""
-    with single_instance(var_dir):
-        stack = Stack(var_dir, broker_port, external_kafka)
-        try:
-            token = await stack.start()
-            print(banner(stack, token), flush=True)
-            await stack.wait()
-        except StackError as exc:
-            print(f"\nerror: {exc}", file=sys.stderr)
-            return 1
-        finally:
-            print("stopping Flightdeck…", flush=True)
-            stack.stop()
+    try:
+        with single_instance(var_dir):
+            return await _run(Stack(var_dir, broker_port, external_kafka))
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _run(stack: Stack) -> int:
+    started = False
+    try:
+        token = await stack.start()
+        started = True
+        print(banner(stack, token), flush=True)
+        await stack.wait()
+    finally:
+        if started or stack.children or stack.broker is not None:
+            say("stopping Flightdeck…")
+        stack.stop()
+        if started:
+            say("stopped.")
     return 0
+
+
+def say(message: str) -> None:
+    """A progress line on the console."""
+    print(message, flush=True)

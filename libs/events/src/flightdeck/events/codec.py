@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -132,7 +132,7 @@ def decode(
 
 def format_time(value: datetime) -> str:
     """RFC 3339 in UTC with a `Z`."""
-    return value.isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _attributes(headers: Sequence[tuple[str, bytes]]) -> dict[str, str]:

@@ -9,20 +9,20 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from flightdeck.events import logcontext
 from flightdeck.events.codec import DecodeError, UnknownEventType, decode
 from flightdeck.events.envelope import Envelope
-from flightdeck.events.kafka import KafkaSettings, ensure_topics, new_consumer
-from flightdeck.events.relay import ProducerHandle
+from flightdeck.events.kafka import KafkaSettings, ProducerHandle, ensure_topics, new_consumer
+from flightdeck.events.retry import RetryPolicy
+from flightdeck.events.topics import retry_topic
 from flightdeck.events.tracing import consumer_span, trace_id_of
 
 log = logging.getLogger(__name__)
@@ -41,37 +41,28 @@ DLQ_HEADERS = (
     "dlq_original_offset",
 )
 
+__all__ = ["DLQ_HEADERS", "BatchHandler", "ConsumerRunner", "Handler", "RetryPolicy"]
+
 
 class _Stale(Exception):
     """The consumer no longer makes progress (for instance after a broker restart)."""
 
 
-class _Interrupted(Exception):
-    """Stop was requested while a handler was still failing; its batch stays uncommitted."""
+class _Stopping(Exception):
+    """Stop was requested in the middle of a batch; what is done so far gets committed."""
 
 
 class ConsumerMetrics:
     """Prometheus figures of one runner."""
 
     def __init__(self, registry: CollectorRegistry | None) -> None:
-        self.handled = Counter(
-            "flightdeck_consumer_handled_total", "Events handled", ["topic"], registry=registry
-        )
-        self.skipped = Counter(
-            "flightdeck_consumer_skipped_total",
-            "Records skipped (unknown or unsubscribed types)",
-            ["topic"],
-            registry=registry,
-        )
-        self.retries = Counter(
-            "flightdeck_consumer_retries_total", "Handler retries", ["topic"], registry=registry
-        )
-        self.dead_lettered = Counter(
-            "flightdeck_consumer_dead_lettered_total",
-            "Records sent to the dead-letter topic",
-            ["topic"],
-            registry=registry,
-        )
+        def counter(name: str, text: str) -> Counter:
+            return Counter(f"flightdeck_consumer_{name}_total", text, ["topic"], registry=registry)
+
+        self.handled = counter("handled", "Events handled")
+        self.skipped = counter("skipped", "Records skipped (unknown or unsubscribed types)")
+        self.retries = counter("retries", "Handler retries")
+        self.dead_lettered = counter("dead_lettered", "Records sent to the dead-letter topic")
         self.lag = Gauge(
             "flightdeck_consumer_lag",
             "High-water mark of fetched records minus committed offset",
@@ -83,26 +74,15 @@ class ConsumerMetrics:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How often and how patiently a failing handler is retried before dead-lettering."""
-
-    max_attempts: int = 5
-    backoff_base: float = 0.2
-    backoff_max: float = 5.0
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after the `attempt`-th failure."""
-        return float(min(self.backoff_base * 2 ** (attempt - 1), self.backoff_max))
-
-
 class ConsumerRunner:
     """Consumes a service's subscriptions and hands each event to `handle`.
 
-    `handle` must be idempotent (the inbox makes it so); it runs again after a crash between
-    its commit and the offset commit. `accepts` filters event types; records of other or
-    unknown types are skipped. With `batch_handle`, each fetched batch of a partition is
-    handed over at once; when the batch fails, records are retried one by one.
+    `handle` must be idempotent (the inbox makes it so): it runs again after a crash between
+    its commit and the offset commit. `accepts` filters event types by the `ce_type` header;
+    records of other or unknown types are skipped undecoded. With `batch_handle`, each
+    fetched batch of a partition is handed over at once; when a batch fails, its records are
+    retried one at a time (still through `batch_handle`), so a poison record is isolated.
+    The runner also consumes `flightdeck.<group>.retry`, where dead letters are replayed.
     """
 
     def __init__(
@@ -121,10 +101,14 @@ class ConsumerRunner:
     ) -> None:
         self._settings = settings
         self.group = group
-        self._topics = [settings.topics.physical(name) for name in topics]
+        physical = [settings.topics.physical(name) for name in (*topics, retry_topic(group))]
+        self._topics = sorted(set(physical))
         self._dlq = settings.topics.dlq(group)
         self._handle = handle
         self._batch_handle = batch_handle
+        self._one_at_a_time: Handler = (
+            (lambda envelope: batch_handle([envelope])) if batch_handle is not None else handle
+        )
         self._accepts = frozenset(accepts) if accepts is not None else None
         self._retry = retry or RetryPolicy()
         self._producer = producer or ProducerHandle(settings)
@@ -138,7 +122,7 @@ class ConsumerRunner:
         """Set while the consumer holds partitions (tests wait for it before producing)."""
 
     def stop(self) -> None:
-        """Finish the record in hand, commit, and leave the group."""
+        """Finish the record in hand, commit what is done, and leave the group."""
         self._stopping.set()
 
     def lag(self) -> dict[str, int]:
@@ -149,10 +133,10 @@ class ConsumerRunner:
         figures: dict[str, int] = {}
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
-            if high is None:
-                continue
-            lag = max(high - self._committed.get(tp, 0), 0)
-            figures[f"{tp.topic}:{tp.partition}"] = lag
+            committed = self._committed.get(tp)
+            if high is None or committed is None:
+                continue  # nothing fetched or committed yet by this consumer
+            figures[f"{tp.topic}:{tp.partition}"] = lag = max(high - committed, 0)
             self.metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)
         return figures
 
@@ -167,15 +151,13 @@ class ConsumerRunner:
                 except _Stale as exc:
                     log.warning("consumer %s is stale (%s); re-creating it", self.group, exc)
                     self.metrics.restarts.inc()
-                except (KafkaError, OSError, TimeoutError) as exc:
-                    log.warning(
-                        "consumer %s failed: %s; retrying in %.1fs", self.group, exc, backoff
+                except Exception as exc:  # never die: log, wait, start over
+                    level = (
+                        logging.WARNING if isinstance(exc, (KafkaError, OSError)) else logging.ERROR
                     )
-                    self.metrics.restarts.inc()
-                    await self._pause(backoff)
-                    backoff = min(backoff * 2, 10.0)
-                except Exception:  # never die silently: log, wait, start over
-                    log.exception("consumer %s crashed; restarting in %.1fs", self.group, backoff)
+                    log.log(
+                        level, "consumer %s failed: %r; retrying in %.1fs", self.group, exc, backoff
+                    )
                     self.metrics.restarts.inc()
                     await self._pause(backoff)
                     backoff = min(backoff * 2, 10.0)
@@ -185,8 +167,9 @@ class ConsumerRunner:
 
     async def _run_consumer(self) -> None:
         await ensure_topics(self._settings, [*self._topics, self._dlq])
-        group_id = self._settings.topics.physical(self.group)
-        consumer = new_consumer(self._settings, group_id, self._topics)
+        consumer = new_consumer(
+            self._settings, self._settings.topics.physical(self.group), self._topics
+        )
         self._committed.clear()
         await consumer.start()
         self._consumer = consumer
@@ -201,13 +184,12 @@ class ConsumerRunner:
                 log.debug("consumer stop failed: %s", exc)
 
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:
-        unassigned_since = time.monotonic()
-        last_progress = time.monotonic()
+        idle_since = time.monotonic()
         fetch_failures = 0
         while not self._stopping.is_set():
-            if time.monotonic() - last_progress > self._stale_after / 2:
-                await self._probe_group(consumer)
-                last_progress = time.monotonic()
+            if time.monotonic() - idle_since > self._stale_after / 2:
+                await self._check_alive(consumer)
+                idle_since = time.monotonic()
             try:
                 batches = await consumer.getmany(timeout_ms=200)
                 fetch_failures = 0
@@ -217,40 +199,46 @@ class ConsumerRunner:
                     raise _Stale(f"fetch keeps failing: {exc}") from exc
                 await self._pause(0.5)
                 continue
-            if consumer.assignment():
-                if not self.assigned.is_set():
-                    log.info(
-                        "consumer %s assigned %d partitions", self.group, len(consumer.assignment())
-                    )
-                self.assigned.set()
-                unassigned_since = time.monotonic()
-            elif time.monotonic() - unassigned_since > self._stale_after:
-                raise _Stale("no partitions assigned")
-            else:
-                self.assigned.clear()
-            if not batches:
-                continue
-            last_progress = time.monotonic()
-            offsets: dict[TopicPartition, OffsetAndMetadata] = {}
-            try:
-                for tp, records in batches.items():
-                    await self._process_partition(tp, records)
-                    offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
-            except _Interrupted:
-                await self._commit(consumer, offsets)
-                return
-            await self._commit(consumer, offsets)
+            self._note_assignment(consumer)
+            if batches:
+                idle_since = time.monotonic()
+                try:
+                    await self._consume(consumer, batches)
+                except _Stopping:
+                    return
 
-    async def _probe_group(self, consumer: AIOKafkaConsumer) -> None:
-        """While idle, ask the group coordinator for a committed offset: a consumer whose
-        group the broker forgot (a restarted embedded broker) fails here and is re-created."""
-        assignment = sorted(consumer.assignment())
-        if not assignment:
-            return
+    def _note_assignment(self, consumer: AIOKafkaConsumer) -> None:
+        if consumer.assignment():
+            if not self.assigned.is_set():
+                log.info("consumer %s holds %d partitions", self.group, len(consumer.assignment()))
+            self.assigned.set()
+        else:
+            self.assigned.clear()
+
+    async def _consume(
+        self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> None:
+        done: dict[TopicPartition, OffsetAndMetadata] = {}
         try:
-            await asyncio.wait_for(consumer.committed(assignment[0]), 5)
+            for tp, records in batches.items():
+                await self._process_partition(tp, records, done)
+        finally:
+            # Commit what was handled even when stopping or when dead-lettering failed.
+            await self._commit(consumer, done)
+
+    async def _check_alive(self, consumer: AIOKafkaConsumer) -> None:
+        """While idle, make sure the broker still knows our group and topics: a restarted
+        embedded broker forgets both, and the old consumer would wait forever."""
+        try:
+            cluster = await asyncio.wait_for(consumer._client.fetch_all_metadata(), 5)
+            assignment = sorted(consumer.assignment())
+            if assignment:
+                await asyncio.wait_for(consumer.committed(assignment[0]), 5)
         except (KafkaError, TimeoutError) as exc:
-            raise _Stale(f"group coordinator does not answer: {exc}") from exc
+            raise _Stale(f"broker does not answer: {exc}") from exc
+        missing = set(self._topics) - set(cluster.topics())
+        if missing:
+            raise _Stale(f"topics gone: {', '.join(sorted(missing))}")
 
     async def _commit(
         self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata]
@@ -260,37 +248,58 @@ class ConsumerRunner:
         for attempt in range(1, 3):
             try:
                 await asyncio.wait_for(consumer.commit(offsets), 3)
+            except (CommitFailedError, IllegalStateError) as exc:
+                # The group rebalanced: the new owner gets these records again (idempotent).
+                log.info("commit after a rebalance dropped: %s", exc)
+                return
             except (KafkaError, TimeoutError) as exc:
                 if attempt == 2:
-                    raise _Stale(f"offset commit keeps failing: {exc}") from exc
-                await self._pause(0.2 * attempt)
+                    raise _Stale(f"offset commit keeps failing: {exc!r}") from exc
+                await asyncio.sleep(0.2)
                 continue
             self._committed.update({tp: meta.offset for tp, meta in offsets.items()})
             self.lag()
             return
 
-    async def _process_partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
-        envelopes: list[tuple[ConsumerRecord, Envelope[Any]]] = []
+    async def _process_partition(
+        self,
+        tp: TopicPartition,
+        records: list[ConsumerRecord],
+        done: dict[TopicPartition, OffsetAndMetadata],
+    ) -> None:
+        pending: list[tuple[ConsumerRecord, Envelope[Any]]] = []
         for record in records:
             envelope = await self._decode(record)
-            if envelope is not None:
-                envelopes.append((record, envelope))
-        if not envelopes:
-            return
-        if self._batch_handle is not None and len(envelopes) > 1:
+            if envelope is None:
+                if not pending:
+                    done[tp] = OffsetAndMetadata(record.offset + 1, "")
+                continue
+            pending.append((record, envelope))
+        if self._batch_handle is not None and len(pending) > 1:
             try:
-                await self._batch_handle([envelope for _, envelope in envelopes])
+                await self._batch_handle([envelope for _, envelope in pending])
             except Exception as exc:
-                log.warning("batch of %d failed (%s); handling one by one", len(envelopes), exc)
+                log.warning("batch of %d failed (%r); handling one at a time", len(pending), exc)
             else:
-                self.metrics.handled.labels(tp.topic).inc(len(envelopes))
+                self.metrics.handled.labels(tp.topic).inc(len(pending))
+                done[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
                 return
-        for record, envelope in envelopes:
+        for record, envelope in pending:
+            if self._stopping.is_set():
+                raise _Stopping
             await self._process(record, envelope)
+            done[tp] = OffsetAndMetadata(record.offset + 1, "")
+        done[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
 
     async def _decode(self, record: ConsumerRecord) -> Envelope[Any] | None:
+        ce_type = next(
+            (v.decode(errors="replace") for k, v in record.headers if k == "ce_type"), None
+        )
+        if self._accepts is not None and ce_type not in self._accepts:
+            self.metrics.skipped.labels(record.topic).inc()
+            return None
         try:
-            envelope = decode(record.value, record.headers)
+            return decode(record.value, record.headers)
         except UnknownEventType as exc:
             log.debug("skipping %s: %s", record.topic, exc.reason)
             self.metrics.skipped.labels(record.topic).inc()
@@ -305,10 +314,6 @@ class ConsumerRunner:
             )
             await self._dead_letter(record, exc, attempts=1)
             return None
-        if self._accepts is not None and envelope.type not in self._accepts:
-            self.metrics.skipped.labels(record.topic).inc()
-            return None
-        return envelope
 
     async def _process(self, record: ConsumerRecord, envelope: Envelope[Any]) -> None:
         with (
@@ -324,29 +329,35 @@ class ConsumerRunner:
                 **{"messaging.message.id": envelope.id, "messaging.destination.name": record.topic},
             ),
         ):
-            for attempt in range(1, self._retry.max_attempts + 1):
-                try:
-                    await self._handle(envelope)
-                except Exception as exc:
-                    if attempt == self._retry.max_attempts:
-                        log.error(
-                            "giving up on %s after %d attempts: %s", envelope.id, attempt, exc
-                        )
-                        await self._dead_letter(record, exc, attempts=attempt)
-                        return
-                    log.warning("handler failed (attempt %d): %s", attempt, exc)
-                    self.metrics.retries.labels(record.topic).inc()
-                    await self._pause(self._retry.delay(attempt))
-                    if self._stopping.is_set():
-                        raise _Interrupted from exc
-                else:
-                    self.metrics.handled.labels(record.topic).inc()
+            await self._attempt(record, envelope)
+
+    async def _attempt(self, record: ConsumerRecord, envelope: Envelope[Any]) -> None:
+        attempts = streak = 0  # failures that count; consecutive transient ones
+        while True:
+            try:
+                await self._one_at_a_time(envelope)
+            except Exception as exc:
+                transient = self._retry.transient(exc)
+                streak = streak + 1 if transient else 0
+                attempts += 0 if transient else 1
+                if attempts >= self._retry.max_attempts:
+                    log.error("giving up on %s after %d attempts: %r", envelope.id, attempts, exc)
+                    await self._dead_letter(record, exc, attempts=attempts)
                     return
+                kind = "unavailable, waiting" if transient else f"attempt {attempts}"
+                log.warning("handler failed (%s): %r", kind, exc)
+                self.metrics.retries.labels(record.topic).inc()
+                await self._pause(self._retry.delay(streak if transient else attempts))
+                if self._stopping.is_set():
+                    raise _Stopping from exc
+            else:
+                self.metrics.handled.labels(record.topic).inc()
+                return
 
     async def _dead_letter(
         self, record: ConsumerRecord, error: BaseException, *, attempts: int
     ) -> None:
-        reason = error.reason if isinstance(error, DecodeError) else str(error)
+        reason = error.reason if isinstance(error, DecodeError) else f"{error}"
         extra = {
             "dlq_consumer": self.group,
             "dlq_error": reason[:4000],

@@ -1,16 +1,28 @@
-"""Reading and replaying a consumer's dead-letter topic."""
+"""Reading and replaying a consumer's dead-letter topic.
+
+A replay goes to the consumer's own retry topic (`flightdeck.<consumer>.retry`), which only
+that consumer group reads: other services never see the event twice. Handlers are idempotent,
+so replaying a letter again has no second effect.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from flightdeck.events.consumer import DLQ_HEADERS
-from flightdeck.events.kafka import KafkaSettings, ensure_topics, new_consumer, partitions_of
-from flightdeck.events.relay import ProducerHandle
+from flightdeck.events.kafka import (
+    KafkaSettings,
+    ProducerHandle,
+    ensure_topics,
+    new_consumer,
+    partitions_of,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +32,7 @@ class DeadLetter:
     consumer: str
     partition: int
     offset: int
-    key: str | None
+    key: bytes | None
     event_id: str | None
     event_type: str | None
     error: str
@@ -30,16 +42,14 @@ class DeadLetter:
     original_topic: str
     original_partition: int
     original_offset: int
-    value: bytes
-    headers: list[tuple[str, bytes]]
 
     def summary(self) -> dict[str, Any]:
-        """A JSON-friendly view without the payload bytes."""
+        """A JSON-friendly view (without the payload)."""
         return {
             "consumer": self.consumer,
             "partition": self.partition,
             "offset": self.offset,
-            "key": self.key,
+            "key": self.key.decode(errors="replace") if self.key is not None else None,
             "event_id": self.event_id,
             "event_type": self.event_type,
             "error": self.error,
@@ -52,44 +62,46 @@ class DeadLetter:
         }
 
 
-async def read_dead_letters(
-    settings: KafkaSettings, consumer: str, *, idle_ms: int = 500, limit: int = 10_000
-) -> list[DeadLetter]:
-    """Every record in `consumer`'s dead-letter topic, oldest first per partition."""
-    topic = settings.topics.dlq(consumer)
+@asynccontextmanager
+async def _reader(settings: KafkaSettings, topic: str) -> Any:
     await ensure_topics(settings, [topic])
     reader = new_consumer(settings, None, [])
     await reader.start()
     try:
-        return await _read_all(reader, topic, consumer, idle_ms, limit)
+        reader.assign([TopicPartition(topic, p) for p in await partitions_of(reader, topic)])
+        await reader.seek_to_beginning()
+        yield reader
     finally:
         await reader.stop()
 
 
-async def _read_all(
-    reader: AIOKafkaConsumer, topic: str, consumer: str, idle_ms: int, limit: int
-) -> list[DeadLetter]:
-    partitions = await partitions_of(reader, topic)
-    reader.assign([TopicPartition(topic, p) for p in partitions])
-    await reader.seek_to_beginning()
-    letters: list[DeadLetter] = []
-    while len(letters) < limit:
-        batches = await reader.getmany(timeout_ms=idle_ms)
-        if not batches:
-            break
+async def _records(reader: AIOKafkaConsumer, idle_ms: int) -> Any:
+    """Every record until a fetch comes back empty (end offsets are unreliable on Tansu)."""
+    while batches := await reader.getmany(timeout_ms=idle_ms):
         for records in batches.values():
-            letters += [_letter(consumer, record) for record in records]
+            for record in records:
+                yield record
+
+
+async def read_dead_letters(
+    settings: KafkaSettings, consumer: str, *, idle_ms: int = 500, limit: int = 10_000
+) -> list[DeadLetter]:
+    """The dead letters of `consumer`, oldest first (at most `limit`)."""
+    letters: list[DeadLetter] = []
+    async with _reader(settings, settings.topics.dlq(consumer)) as reader:
+        async for record in _records(reader, idle_ms):
+            letters.append(_letter(consumer, record))
     letters.sort(key=lambda letter: (letter.failed_at, letter.partition, letter.offset))
     return letters[:limit]
 
 
-def _letter(consumer: str, record: Any) -> DeadLetter:
-    headers = {name: value.decode(errors="replace") for name, value in record.headers}
+def _letter(consumer: str, record: ConsumerRecord) -> DeadLetter:
+    headers = dict(_text_headers(record.headers))
     return DeadLetter(
         consumer=consumer,
         partition=record.partition,
         offset=record.offset,
-        key=record.key.decode(errors="replace") if record.key else None,
+        key=record.key,
         event_id=headers.get("ce_id"),
         event_type=headers.get("ce_type"),
         error=headers.get("dlq_error", ""),
@@ -99,37 +111,37 @@ def _letter(consumer: str, record: Any) -> DeadLetter:
         original_topic=headers.get("dlq_original_topic", ""),
         original_partition=int(headers.get("dlq_original_partition", "-1") or -1),
         original_offset=int(headers.get("dlq_original_offset", "-1") or -1),
-        value=record.value or b"",
-        headers=list(record.headers),
     )
 
 
-async def replay_dead_letters(
-    settings: KafkaSettings,
-    consumer: str,
-    *,
-    event_ids: set[str] | None = None,
-) -> list[DeadLetter]:
-    """Publish dead letters back onto their original topics; returns those replayed.
+def _text_headers(headers: Any) -> Iterator[tuple[str, str]]:
+    for name, value in headers:
+        yield name, value.decode(errors="replace")
 
-    Consumers are idempotent, so replaying a letter twice has one effect.
-    """
-    letters = await read_dead_letters(settings, consumer)
-    chosen = [one for one in letters if event_ids is None or one.event_id in event_ids]
+
+async def replay_dead_letters(
+    settings: KafkaSettings, consumer: str, *, event_ids: set[str] | None = None
+) -> list[DeadLetter]:
+    """Send dead letters (all, or those with `event_ids`) to the consumer's retry topic, with
+    their original key, value and headers; returns the letters replayed."""
+    target = settings.topics.retry(consumer)
+    await ensure_topics(settings, [target])
     producer = ProducerHandle(settings)
+    replayed: list[DeadLetter] = []
     try:
         kafka = await producer.get()
-        sends = [
-            await kafka.send(
-                settings.topics.physical(letter.original_topic),
-                value=letter.value,
-                key=letter.key.encode() if letter.key is not None else None,
-                headers=[(k, v) for k, v in letter.headers if k not in DLQ_HEADERS],
-            )
-            for letter in chosen
-            if letter.original_topic
-        ]
+        sends = []
+        async with _reader(settings, settings.topics.dlq(consumer)) as reader:
+            async for record in _records(reader, 500):
+                letter = _letter(consumer, record)
+                if event_ids is not None and letter.event_id not in event_ids:
+                    continue
+                headers = [(k, v) for k, v in record.headers if k not in DLQ_HEADERS]
+                sends.append(
+                    await kafka.send(target, value=record.value, key=record.key, headers=headers)
+                )
+                replayed.append(letter)
         await asyncio.gather(*sends)
     finally:
         await producer.close()
-    return chosen
+    return replayed

@@ -75,6 +75,8 @@ class Envelope(Generic[E]):
     def __post_init__(self) -> None:
         if self.time.tzinfo is None:
             raise ValueError("event time must carry a time zone")
+        if self.time.utcoffset():
+            object.__setattr__(self, "time", self.time.astimezone(UTC))
         if not self.source:
             object.__setattr__(self, "source", self.data.event_source())
         if not self.subject:

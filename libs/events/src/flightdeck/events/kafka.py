@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -17,6 +18,9 @@ from pydantic import BaseModel
 from flightdeck.events.topics import Topics
 
 log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+"""Largest record, in bytes, the producer sends and our topics accept (events stay under 5 MiB)."""
 
 
 class KafkaSettings(BaseModel):
@@ -51,7 +55,7 @@ def new_producer(settings: KafkaSettings) -> AIOKafkaProducer:
         enable_idempotence=settings.idempotent_producer,
         linger_ms=settings.linger_ms,
         request_timeout_ms=settings.request_timeout_ms,
-        max_request_size=8 * 1024 * 1024,
+        max_request_size=MAX_MESSAGE_BYTES,
     )
 
 
@@ -74,7 +78,9 @@ def new_consumer(
     )
 
 
-_creating = asyncio.Lock()
+_creating: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def ensure_topics(settings: KafkaSettings, names: Iterable[str]) -> None:
@@ -83,7 +89,8 @@ async def ensure_topics(settings: KafkaSettings, names: Iterable[str]) -> None:
     Serialised within the process: two concurrent creations of one topic can make the
     embedded broker start it afresh, losing what was just written to it.
     """
-    async with _creating:
+    lock = _creating.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock:
         await _create_missing(settings, names)
 
 
@@ -97,7 +104,12 @@ async def _create_missing(settings: KafkaSettings, names: Iterable[str]) -> None
     try:
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(name, settings.partitions, settings.replication_factor)
+            NewTopic(
+                name,
+                settings.partitions,
+                settings.replication_factor,
+                topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)},
+            )
             for name in dict.fromkeys(names)
             if name not in existing
         ]
@@ -137,3 +149,45 @@ async def partitions_of(consumer: AIOKafkaConsumer, topic: str, timeout: float =
         if partitions or asyncio.get_running_loop().time() > deadline:
             return sorted(partitions or [])
         await asyncio.sleep(0.1)
+
+
+class ProducerHandle:
+    """A producer started on first use, shared by the relay and the consumer's dead-lettering,
+    and started afresh after it failed to start."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        factory: Callable[[KafkaSettings], AIOKafkaProducer] = new_producer,
+    ) -> None:
+        self._settings = settings
+        self._factory = factory
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> AIOKafkaProducer:
+        """The started producer."""
+        async with self._lock:
+            if self._producer is None:
+                producer = self._factory(self._settings)
+                try:
+                    await producer.start()
+                except BaseException:
+                    await _quietly_stop(producer)
+                    raise
+                self._producer = producer
+            return self._producer
+
+    async def close(self) -> None:
+        """Flush and stop; a later `get` starts a new producer."""
+        async with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            await _quietly_stop(producer)
+
+
+async def _quietly_stop(producer: AIOKafkaProducer) -> None:
+    try:
+        await asyncio.wait_for(producer.stop(), 10)
+    except Exception as exc:  # stopping a broken producer must not mask the original error
+        log.debug("producer stop failed: %s", exc)

@@ -6,18 +6,38 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from flightdeck.events.codec import encode
 from flightdeck.events.envelope import Envelope
+from flightdeck.events.inbox import dialect_name
 from flightdeck.events.tables import outbox
 from flightdeck.events.topics import events_topic
+
+MAX_EVENT_BYTES = 5 * 1024 * 1024
+"""Largest event data accepted into the outbox (the broker takes records up to 8 MiB)."""
+
+KEY_LOCK_SPACE = 0x0F1D
+"""First half of the two-int advisory lock taken per message key while staging."""
+
+
+_LOCK_KEYS = text(
+    "SELECT pg_advisory_xact_lock(:space, hashtext(k)) "
+    "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"
+)
+
+
+class EventTooLarge(ValueError):
+    """An event whose data is over `MAX_EVENT_BYTES`: nothing is staged."""
 
 
 def outbox_row(envelope: Envelope[Any], now: datetime | None = None) -> dict[str, Any]:
     """The outbox row of one envelope."""
     message = encode(envelope)
+    if len(message.value) > MAX_EVENT_BYTES:
+        size = len(message.value)
+        raise EventTooLarge(f"{envelope.type} is {size} bytes; at most {MAX_EVENT_BYTES} fit")
     return {
         "event_id": envelope.id,
         "topic": events_topic(envelope.data.producer),
@@ -36,8 +56,17 @@ async def stage(session: AsyncSession | AsyncConnection, *envelopes: Envelope[An
 async def stage_many(
     session: AsyncSession | AsyncConnection, envelopes: Iterable[Envelope[Any]]
 ) -> None:
-    """Add many events to the outbox in one statement, inside the caller's transaction."""
+    """Add many events to the outbox in one statement, inside the caller's transaction.
+
+    On PostgreSQL the transaction first takes an advisory lock per message key, so two
+    transactions staging events for one key get their outbox ids in commit order: the relay
+    can never see (and publish) the later one first.
+    """
     now = datetime.now(UTC)
     rows = [outbox_row(envelope, now) for envelope in envelopes]
-    if rows:
-        await session.execute(insert(outbox), rows)
+    if not rows:
+        return
+    if dialect_name(session) == "postgresql":
+        keys = sorted({row["key"] for row in rows})
+        await session.execute(_LOCK_KEYS, {"space": KEY_LOCK_SPACE, "keys": keys})
+    await session.execute(insert(outbox), rows)

@@ -1,5 +1,6 @@
-"""The outbox relay: publishes staged events in order, in batches, and marks them sent only
-after the broker acknowledged them. While the broker is down rows simply wait."""
+"""The outbox relay: publishes staged events in order, in batches, and marks each one sent
+only after the broker acknowledged it. While the broker is down rows simply wait; a row the
+broker can never accept is set aside (quarantined) so the rows behind it still flow."""
 
 from __future__ import annotations
 
@@ -7,24 +8,41 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka import errors as kafka_errors
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import Row, Select, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from flightdeck.events.kafka import KafkaSettings, ensure_topics, new_producer
+from flightdeck.events.kafka import KafkaSettings, ProducerHandle, ensure_topics
 from flightdeck.events.tables import outbox
 from flightdeck.events.tracing import producer_span
 
 log = logging.getLogger(__name__)
 
+__all__ = ["OutboxRelay"]
+
 RELAY_LOCK_ID = 0x0F1D_0B0C
 """Postgres advisory lock: one relay batch at a time per database keeps the order."""
+
+PERMANENT = (
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.InvalidTopicError,
+    kafka_errors.CorruptRecordException,
+    kafka_errors.InvalidMessageError,
+    kafka_errors.UnsupportedForMessageFormatError,
+)
+"""Errors no retry will cure for that record."""
+
+Guard = Callable[[], Awaitable[bool]]
 
 
 class RelayMetrics:
@@ -39,58 +57,33 @@ class RelayMetrics:
             "Outbox batches that failed to publish",
             registry=registry,
         )
+        self.quarantined = Counter(
+            "flightdeck_outbox_quarantined_total",
+            "Outbox events the broker refused for good (see the outbox table's error column)",
+            registry=registry,
+        )
         self.pending = Gauge(
             "flightdeck_outbox_pending", "Outbox events not yet published", registry=registry
         )
 
 
-class ProducerHandle:
-    """A producer started on first use and replaced after it failed to start."""
+@dataclass
+class _Outcome:
+    """What happened to one batch."""
 
-    def __init__(
-        self,
-        settings: KafkaSettings,
-        factory: Callable[[KafkaSettings], AIOKafkaProducer] = new_producer,
-    ) -> None:
-        self._settings = settings
-        self._factory = factory
-        self._producer: AIOKafkaProducer | None = None
-        self._lock = asyncio.Lock()
-
-    async def get(self) -> AIOKafkaProducer:
-        """The started producer."""
-        async with self._lock:
-            if self._producer is None:
-                producer = self._factory(self._settings)
-                try:
-                    await producer.start()
-                except BaseException:
-                    await _quietly_stop(producer)
-                    raise
-                self._producer = producer
-            return self._producer
-
-    async def reset(self) -> None:
-        """Drop the producer; the next `get` starts a fresh one."""
-        async with self._lock:
-            producer, self._producer = self._producer, None
-        if producer is not None:
-            await _quietly_stop(producer)
-
-    async def close(self) -> None:
-        """Flush and stop."""
-        await self.reset()
-
-
-async def _quietly_stop(producer: AIOKafkaProducer) -> None:
-    try:
-        await asyncio.wait_for(producer.stop(), 10)
-    except Exception as exc:  # stopping a broken producer must not mask the original error
-        log.debug("producer stop failed: %s", exc)
+    acked: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+    retry_error: BaseException | None = None
 
 
 class OutboxRelay:
-    """Drains one database's outbox to Kafka."""
+    """Drains one database's outbox to Kafka.
+
+    On PostgreSQL replicas share the outbox: a transaction-scoped advisory lock lets one batch
+    run at a time (so one key's events stay in order) and `FOR UPDATE SKIP LOCKED` keeps a
+    waiting replica from blocking. On SQLite there must be one relay per database file;
+    `guard` (a lease, from the service kit) makes sure of it.
+    """
 
     def __init__(
         self,
@@ -99,19 +92,24 @@ class OutboxRelay:
         *,
         producer: ProducerHandle | None = None,
         batch_size: int = 1000,
+        max_batch_bytes: int = 32 * 1024 * 1024,
         poll_interval: float = 0.5,
         max_backoff: float = 5.0,
         retention: timedelta = timedelta(days=3),
         registry: CollectorRegistry | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self._engine = engine
         self._settings = settings
         self._topics = settings.topics
         self._producer = producer or ProducerHandle(settings)
+        self._owns_producer = producer is None
         self._batch_size = batch_size
+        self._max_batch_bytes = max_batch_bytes
         self._poll_interval = poll_interval
         self._max_backoff = max_backoff
         self._retention = retention
+        self._guard = guard
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._postgres = engine.dialect.name == "postgresql"
@@ -135,65 +133,41 @@ class OutboxRelay:
             while not self._stopping.is_set():
                 self._wakeup.clear()
                 try:
+                    if self._guard is not None and not await self._guard():
+                        await self._sleep(self._poll_interval * 4)
+                        continue
                     published = await self.drain_once()
-                    backoff = 0.1
-                    self.last_error = None
-                except (KafkaError, OSError, TimeoutError) as exc:
+                except Exception as exc:  # broker or database trouble: keep trying, loudly
                     await self._failed(exc)
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, self._max_backoff)
                     continue
-                except Exception as exc:  # database trouble: keep trying, never die silently
-                    log.exception("outbox relay batch failed")
-                    await self._failed(exc)
-                    await self._sleep(backoff)
-                    backoff = min(backoff * 2, self._max_backoff)
-                    continue
+                backoff = 0.1
+                self.last_error = None
                 if time.monotonic() - last_purge > 60:
                     last_purge = time.monotonic()
                     await self._purge_published()
                 if published < self._batch_size:
                     await self._sleep(self._poll_interval)
         finally:
-            await self._producer.close()
+            if self._owns_producer:
+                await self._producer.close()
 
     async def drain_once(self) -> int:
-        """Publish one batch in id order; returns how many rows were published."""
-        if self._postgres:
-            published = await self._drain_locked()
-        else:
-            published = await self._drain_single()
-        if published:
-            self.metrics.published.inc(published)
-        return published
+        """Publish one batch in id order; returns how many rows were acknowledged.
 
-    async def _drain_locked(self) -> int:
-        # PostgreSQL: replicas share the relay; the advisory lock gives one batch at a time
-        # (keeping per-key order) and SKIP LOCKED keeps a waiting replica from blocking.
-        async with self._engine.begin() as conn:
-            if not await self._take_turn(conn):
-                return 0
-            rows = (await conn.execute(self._next_batch())).all()
-            if rows:
-                await self._publish(rows)
-                await self._mark_published(conn, [row.id for row in rows])
-        return len(rows)
-
-    async def _drain_single(self) -> int:
-        # SQLite: exactly one relay per database file, so no lock is held while publishing
-        # (holding SQLite's write lock would stall every API write while the broker is slow).
-        async with self._engine.begin() as conn:
-            rows = (await conn.execute(self._next_batch())).all()
-        if rows:
-            await self._publish(rows)
-            async with self._engine.begin() as conn:
-                await self._mark_published(conn, [row.id for row in rows])
-        return len(rows)
-
-    async def _mark_published(self, conn: AsyncConnection, ids: list[int]) -> None:
-        await conn.execute(
-            update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC))
-        )
+        Raises the broker's error after recording what did get through, so the caller backs off.
+        """
+        outcome = await (self._drain_locked() if self._postgres else self._drain_single())
+        if outcome.acked:
+            self.metrics.published.inc(len(outcome.acked))
+        if outcome.refused:
+            self.metrics.quarantined.inc(len(outcome.refused))
+            for row_id, error in outcome.refused.items():
+                log.error("outbox row %d refused by the broker for good: %s", row_id, error)
+        if outcome.retry_error is not None:
+            raise outcome.retry_error
+        return len(outcome.acked)
 
     async def drain(self) -> int:
         """Publish every pending row now; returns how many."""
@@ -203,54 +177,97 @@ class OutboxRelay:
         return total
 
     async def pending(self) -> int:
-        """Rows not yet published."""
+        """Rows waiting to be published (quarantined rows excluded)."""
         async with self._engine.connect() as conn:
-            count = await conn.scalar(
-                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-            )
+            count = await conn.scalar(select(func.count()).select_from(outbox).where(_waiting()))
         self.metrics.pending.set(count or 0)
         return int(count or 0)
 
-    def _next_batch(self) -> Select[tuple[int, str, str, bytes, list[list[str]]]]:
-        statement = (
-            select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.headers)
-            .where(outbox.c.published_at.is_(None))
-            .order_by(outbox.c.id)
-            .limit(self._batch_size)
-        )
+    async def _drain_locked(self) -> _Outcome:
+        async with self._engine.begin() as conn:
+            if not await conn.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID))):
+                return _Outcome()
+            rows = await self._next_batch(conn)
+            outcome = await self._publish(rows) if rows else _Outcome()
+            await self._record(conn, outcome)
+        return outcome
+
+    async def _drain_single(self) -> _Outcome:
+        # SQLite: no lock is held while publishing (it would stall every API write).
+        async with self._engine.begin() as conn:
+            rows = await self._next_batch(conn)
+        if not rows:
+            return _Outcome()
+        outcome = await self._publish(rows)
+        async with self._engine.begin() as conn:
+            await self._record(conn, outcome)
+        return outcome
+
+    async def _next_batch(self, conn: AsyncConnection) -> Sequence[Any]:
+        """The oldest waiting rows, at most `batch_size` of them and `max_batch_bytes` in all."""
+        sizes = select(outbox.c.id, func.length(outbox.c.value).label("size"))
+        sizes = sizes.where(_waiting()).order_by(outbox.c.id).limit(self._batch_size)
         if self._postgres:
-            statement = statement.with_for_update(skip_locked=True)
-        return statement
+            sizes = sizes.with_for_update(skip_locked=True)
+        chosen: list[int] = []
+        total = 0
+        for row in (await conn.execute(sizes)).all():
+            if chosen and total + row.size > self._max_batch_bytes:
+                break
+            chosen.append(row.id)
+            total += row.size
+        if not chosen:
+            return []
+        columns = (outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.headers)
+        statement = select(*columns).where(outbox.c.id.in_(chosen)).order_by(outbox.c.id)
+        return (await conn.execute(statement)).all()
 
-    async def _take_turn(self, conn: AsyncConnection) -> bool:
-        return bool(await conn.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID))))
-
-    async def _publish(self, rows: Sequence[Row[Any]]) -> None:
+    async def _publish(self, rows: Sequence[Any]) -> _Outcome:
+        outcome = _Outcome()
         producer = await self._producer.get()
         await self._ensure_topics(producer, {self._topics.physical(row.topic) for row in rows})
+        sent: list[tuple[int, asyncio.Future[Any]]] = []
         with producer_span("outbox publish", **{"messaging.batch.message_count": len(rows)}):
-            futures: list[asyncio.Future[Any]] = []
-            error: BaseException | None = None
             for row in rows:
                 try:
-                    futures.append(
-                        await producer.send(
-                            self._topics.physical(row.topic),
-                            value=row.value,
-                            key=row.key.encode(),
-                            headers=[(name, value.encode()) for name, value in row.headers],
-                        )
+                    future = await producer.send(
+                        self._topics.physical(row.topic),
+                        value=row.value,
+                        key=row.key.encode(),
+                        headers=[(name, value.encode()) for name, value in row.headers],
                     )
+                except PERMANENT as exc:
+                    outcome.refused[row.id] = f"{type(exc).__name__}: {exc}"
+                    continue
                 except KafkaError as exc:
-                    error = exc
+                    outcome.retry_error = exc
                     break
+                sent.append((row.id, future))
             # Let every queued send settle before deciding: one left in flight would land
             # after the retry (out of order) and, on a restarted embedded broker, could
             # auto-create its topic while we create it too.
-            outcomes = await asyncio.gather(*futures, return_exceptions=True)
-        error = error or next((o for o in outcomes if isinstance(o, BaseException)), None)
-        if error is not None:
-            raise error
+            results = await asyncio.gather(*(future for _, future in sent), return_exceptions=True)
+        for (row_id, _), result in zip(sent, results, strict=True):
+            if not isinstance(result, BaseException):
+                outcome.acked.append(row_id)
+            elif isinstance(result, PERMANENT):
+                outcome.refused[row_id] = f"{type(result).__name__}: {result}"
+            elif outcome.retry_error is None:
+                outcome.retry_error = result
+        return outcome
+
+    async def _record(self, conn: AsyncConnection, outcome: _Outcome) -> None:
+        now = datetime.now(UTC)
+        if outcome.acked:
+            await conn.execute(
+                update(outbox).where(outbox.c.id.in_(outcome.acked)).values(published_at=now)
+            )
+        for row_id, error in outcome.refused.items():
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row_id)
+                .values(failed_at=now, error=error[:2000])
+            )
 
     async def _ensure_topics(self, producer: AIOKafkaProducer, topics: set[str]) -> None:
         # Fresh metadata on every batch: a restarted embedded broker has lost its topics, yet
@@ -281,3 +298,7 @@ class OutboxRelay:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), seconds)
+
+
+def _waiting() -> Any:
+    return outbox.c.published_at.is_(None) & outbox.c.failed_at.is_(None)

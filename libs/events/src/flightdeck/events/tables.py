@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -30,24 +31,28 @@ outbox = Table(
     Column("headers", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True)),
+    Column("failed_at", DateTime(timezone=True)),
+    Column("error", Text),
     Index(
         "ix_outbox_unpublished",
         "id",
-        postgresql_where=Column("published_at").is_(None),
-        sqlite_where=Column("published_at").is_(None),
+        postgresql_where=text("published_at IS NULL AND failed_at IS NULL"),
+        sqlite_where=text("published_at IS NULL AND failed_at IS NULL"),
     ),
     Index("ix_outbox_published_at", "published_at"),
 )
 """Events staged in the same transaction as the state change that caused them.
 
 `topic` is the logical name (`flightdeck.<service>.events`); the relay adds the prefix.
+`published_at` is set once the broker acknowledged; `failed_at` and `error` once it refused
+the row for good (quarantined: an operator decides, the rows behind it go on).
 """
 
 inbox = Table(
     "inbox",
     metadata,
     Column("consumer", String(100), primary_key=True),
-    Column("event_id", String(64), primary_key=True),
+    Column("event_id", Text, primary_key=True),
     Column("event_type", String(255), nullable=False),
     Column("handled_at", DateTime(timezone=True), nullable=False, index=True),
 )

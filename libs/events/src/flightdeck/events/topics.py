@@ -16,6 +16,11 @@ def dlq_topic(consumer: str) -> str:
     return f"flightdeck.{consumer}.dlq"
 
 
+def retry_topic(consumer: str) -> str:
+    """Where one consumer group's dead letters are replayed, so other groups see no copies."""
+    return f"flightdeck.{consumer}.retry"
+
+
 @dataclass(frozen=True, slots=True)
 class Topics:
     """Maps logical topic (and consumer group) names to the broker's, with an optional
@@ -40,6 +45,11 @@ class Topics:
         """The broker name of a consumer's dead-letter topic."""
         return self.physical(dlq_topic(consumer))
 
+    def retry(self, consumer: str) -> str:
+        """The broker name of a consumer's replay topic."""
+        return self.physical(retry_topic(consumer))
+
     def all_topics(self) -> list[str]:
-        """Every topic Flightdeck uses: the publishers' event topics and every DLQ."""
-        return [self.events(s) for s in PUBLISHERS] + [self.dlq(s) for s in SERVICES]
+        """Every topic Flightdeck uses: event topics, and each consumer's DLQ and retry topic."""
+        per_consumer = [t for s in SERVICES for t in (self.dlq(s), self.retry(s))]
+        return [self.events(s) for s in PUBLISHERS] + per_consumer

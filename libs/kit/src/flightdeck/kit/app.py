@@ -15,13 +15,15 @@ from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
 from flightdeck.events.consumer import BatchHandler, ConsumerRunner, RetryPolicy
-from flightdeck.events.relay import OutboxRelay, ProducerHandle
-from flightdeck.kit import logs, problems, telemetry
+from flightdeck.events.kafka import ProducerHandle
+from flightdeck.events.relay import OutboxRelay
+from flightdeck.kit import logs, openapi, problems, telemetry
 from flightdeck.kit.auth import TokenStore
 from flightdeck.kit.context import ServiceContext
-from flightdeck.kit.db import create_engine, session_factory
+from flightdeck.kit.db import create_engine, is_postgres, session_factory
 from flightdeck.kit.http import BodyLimit, JsonOnly, RequestContext
 from flightdeck.kit.idempotency import IdempotencyStore, IdempotentPosts
+from flightdeck.kit.leases import Lease
 from flightdeck.kit.messaging import Subscriptions
 from flightdeck.kit.ops import router as ops_router
 from flightdeck.kit.settings import ServiceSettings
@@ -80,6 +82,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     logs.configure(spec.name, settings.log_level, settings.log_json)
     telemetry.configure(spec.name, settings.otlp_endpoint)
     problems.install(app)
+    openapi.install(app)
     app.include_router(ops_router)
     for router in spec.routers:
         app.include_router(router)
@@ -119,6 +122,9 @@ def _build_context(
     )
     producer = ProducerHandle(kafka)
     if settings.relay_enabled:
+        # PostgreSQL replicas share the outbox (advisory lock); on SQLite one relay may run.
+        lease = None if is_postgres(engine) else Lease(engine, "outbox-relay")
+        context.extras["relay_lease"] = lease
         context.relay = OutboxRelay(
             engine,
             kafka,
@@ -126,6 +132,7 @@ def _build_context(
             batch_size=settings.relay_batch_size,
             poll_interval=settings.relay_poll_seconds,
             registry=registry,
+            guard=lease.held if lease is not None else None,
         )
     topics = [*spec.subscriptions.topics, *spec.extra_topics]
     if settings.consumer_enabled and topics:
@@ -205,5 +212,9 @@ async def _stop(context: ServiceContext, tasks: list[asyncio.Task[None]]) -> Non
     await asyncio.gather(*tasks, return_exceptions=True)
     if context.producer is not None:
         await context.producer.close()
+    lease = context.extras.get("relay_lease")
+    if lease is not None:
+        with contextlib.suppress(Exception):
+            await lease.release()
     await context.engine.dispose()
     telemetry.shutdown()

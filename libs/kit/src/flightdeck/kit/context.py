@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from flightdeck.events.consumer import ConsumerRunner
 from flightdeck.events.envelope import Envelope
-from flightdeck.events.kafka import KafkaSettings
-from flightdeck.events.relay import OutboxRelay, ProducerHandle
+from flightdeck.events.kafka import KafkaSettings, ProducerHandle
+from flightdeck.events.relay import OutboxRelay
 from flightdeck.kit.auth import TokenStore
 from flightdeck.kit.idempotency import IdempotencyStore
 from flightdeck.kit.settings import ServiceSettings

@@ -27,6 +27,7 @@ Ctx = Annotated[ServiceContext, Depends(get_context)]
 
 
 def authenticated(
+    request: Request,
     context: Ctx,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:

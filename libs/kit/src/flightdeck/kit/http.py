@@ -3,6 +3,7 @@ request metrics. Plain ASGI (not BaseHTTPMiddleware) keeps the hot path cheap.""
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from flightdeck.events import logcontext
 from flightdeck.kit.problems import Problem, problem_response
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
+access_log = logging.getLogger("flightdeck.access")
 
 
 class BodyTooLarge(HTTPException):
@@ -157,6 +159,31 @@ class RequestContext:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
+                elapsed = time.perf_counter() - started
                 route = getattr(scope.get("route"), "path", None) or "unmatched"
                 self.requests.labels(scope["method"], route, str(status)).inc()
-                self.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+                self.latency.labels(scope["method"], route).observe(elapsed)
+                _access_log(scope, route, status, elapsed)
+
+
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _access_log(scope: Scope, route: str, status: int, elapsed: float) -> None:
+    level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
+    if not access_log.isEnabledFor(level):
+        return
+    subject = (scope.get("state") or {}).get("subject")
+    access_log.log(
+        level,
+        "%s %s %d",
+        scope["method"],
+        scope["path"],
+        status,
+        extra={
+            "route": route,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+            "subject": subject,
+        },
+    )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import os
+import socket
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, insert, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -38,3 +42,32 @@ async def release(engine: AsyncEngine, name: str, holder: str) -> None:
     """Give the lease up if `holder` has it."""
     async with engine.begin() as conn:
         await conn.execute(delete(leases).where(leases.c.name == name, leases.c.holder == holder))
+
+
+class Lease:
+    """A named lease this process renews while it works; `held()` is cheap to call often."""
+
+    def __init__(
+        self, engine: AsyncEngine, name: str, ttl: timedelta = timedelta(seconds=15)
+    ) -> None:
+        self._engine = engine
+        self.name = name
+        self._ttl = ttl
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._renewed_at = 0.0
+
+    async def held(self) -> bool:
+        """Whether this process holds the lease (renewed once a third of its TTL has passed)."""
+        now = time.monotonic()
+        if now - self._renewed_at < self._ttl.total_seconds() / 3:
+            return True
+        if await acquire(self._engine, self.name, self.holder, self._ttl, datetime.now(UTC)):
+            self._renewed_at = now
+            return True
+        self._renewed_at = 0.0
+        return False
+
+    async def release(self) -> None:
+        """Let another process take over at once."""
+        self._renewed_at = 0.0
+        await release(self._engine, self.name, self.holder)

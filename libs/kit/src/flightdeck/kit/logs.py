@@ -15,7 +15,9 @@ from flightdeck.events import logcontext
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message",
     "asctime",
+    "color_message",  # uvicorn's ANSI-coloured copy of the message
 }
+LIBRARIES = ("aiokafka", "aiosqlite", "asyncpg", "sqlalchemy", "alembic", "httpx", "uvicorn.access")
 
 
 class JsonFormatter(logging.Formatter):
@@ -58,4 +60,5 @@ def configure(service: str, level: str = "INFO", as_json: bool = True) -> None:
     handler._flightdeck = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+    for library in LIBRARIES:  # their DEBUG lines drown ours; ask for them by logger name
+        logging.getLogger(library).setLevel(max(logging.WARNING, root.level))

@@ -126,17 +126,20 @@ def platform_v1_upgrade() -> None:
         sa.Column("headers", sa.JSON, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Column("failed_at", sa.DateTime(timezone=True)),
+        sa.Column("error", sa.Text),
     )
+    waiting = "published_at IS NULL AND failed_at IS NULL"
     unpublished: dict[str, Any] = {
-        "postgresql_where": sa.text("published_at IS NULL"),
-        "sqlite_where": sa.text("published_at IS NULL"),
+        "postgresql_where": sa.text(waiting),
+        "sqlite_where": sa.text(waiting),
     }
     op.create_index("ix_outbox_unpublished", "outbox", ["id"], **unpublished)
     op.create_index("ix_outbox_published_at", "outbox", ["published_at"])
     op.create_table(
         "inbox",
         sa.Column("consumer", sa.String(100), primary_key=True),
-        sa.Column("event_id", sa.String(64), primary_key=True),
+        sa.Column("event_id", sa.Text, primary_key=True),
         sa.Column("event_type", sa.String(255), nullable=False),
         sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False),
     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import text
 
 from flightdeck.events.deadletters import read_dead_letters, replay_dead_letters
@@ -18,15 +19,18 @@ from flightdeck.kit.context import ServiceContext
 from flightdeck.kit.deps import Admin, Ctx, Operator
 
 router = APIRouter(tags=["operations"])
+log = logging.getLogger(__name__)
 
 _BROKER_CACHE_SECONDS = 2.0
 
 
+@router.head("/healthz", include_in_schema=False)
 @router.get("/healthz", summary="The process is alive")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@router.head("/readyz", include_in_schema=False)
 @router.get(
     "/readyz",
     summary="Database and broker reachable",
@@ -61,6 +65,10 @@ async def _broker_ok(context: ServiceContext) -> bool:
     if cached is not None and now - cached[0] < _BROKER_CACHE_SECONDS:
         return bool(cached[1])
     reachable = await broker_reachable(context.kafka, timeout=2.0)
+    if cached is None or cached[1] != reachable:
+        level = logging.INFO if reachable else logging.WARNING
+        state = "reachable" if reachable else "unreachable"
+        log.log(level, "broker %s is %s", context.kafka.bootstrap_servers, state)
     context.extras["_broker_check"] = (now, reachable)
     return reachable
 
@@ -91,8 +99,18 @@ class DeadLetterView(BaseModel):
 
 
 class ReplayRequest(BaseModel):
-    event_ids: list[str] | None = None
-    """Replay only these events; all dead letters when omitted."""
+    """Which dead letters to put back: the listed events, or explicitly all of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_ids: list[str] | None = Field(None, min_length=1)
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _one_choice(self) -> ReplayRequest:
+        if (self.event_ids is None) == (not self.all):
+            raise ValueError('send either "event_ids": [...] or "all": true')
+        return self
 
 
 @router.get("/admin/dlq", summary="Records this service's consumer dead-lettered")
@@ -107,4 +125,9 @@ async def list_dead_letters(
 async def replay(context: Ctx, _caller: Admin, request: ReplayRequest) -> dict[str, Any]:
     ids = set(request.event_ids) if request.event_ids is not None else None
     replayed = await replay_dead_letters(context.kafka, context.name, event_ids=ids)
-    return {"replayed": len(replayed), "event_ids": [letter.event_id for letter in replayed]}
+    found = {letter.event_id for letter in replayed}
+    return {
+        "replayed": len(replayed),
+        "event_ids": [letter.event_id for letter in replayed],
+        "not_found": sorted((ids or set()) - found),
+    }

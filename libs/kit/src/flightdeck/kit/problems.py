@@ -105,10 +105,16 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
         location = [str(part) for part in error.get("loc", ())]
+        message = error.get("msg", "invalid")
+        if error.get("type") == "json_invalid":
+            # FastAPI puts the character offset where the field name would be.
+            offset = location[1] if len(location) > 1 else "?"
+            reason = (error.get("ctx") or {}).get("error", "not valid JSON")
+            location, message = location[:1], f"invalid JSON at character {offset}: {reason}"
         errors.append(
             {
                 "location": ".".join(location),
-                "message": error.get("msg", "invalid"),
+                "message": message,
                 "type": error.get("type", "value_error"),
             }
         )

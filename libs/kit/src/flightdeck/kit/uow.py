@@ -53,14 +53,17 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         self._session = self._sessions()
         self._pending = []
-        if self.cause is not None and self._consumer is not None:
-            claimed = await inbox.claim(
-                self._session, self._consumer, self.cause.id, self.cause.type
-            )
-            if not claimed:
-                await self._close()
-                raise AlreadyHandled(self.cause.id)
-        self._open()
+        try:
+            if self.cause is not None and self._consumer is not None:
+                claimed = await inbox.claim(
+                    self._session, self._consumer, self.cause.id, self.cause.type
+                )
+                if not claimed:
+                    raise AlreadyHandled(self.cause.id)
+            self._open()
+        except BaseException:
+            await self._close()  # __aexit__ does not run when __aenter__ fails
+            raise
         return self
 
     def _open(self) -> None:
