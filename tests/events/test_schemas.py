@@ -92,3 +92,115 @@ def test_additive_optional_changes_are_compatible() -> None:
 )
 def test_breaking_changes_are_caught(edit: dict, message: str) -> None:
     assert message in incompatibilities(BASE, _changed(**edit))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            {"type": "string", "enum": ["a", "b"]},
+            {"type": "string", "const": "a"},
+            "enum values removed: ['b']",
+        ),
+        (
+            {"type": "string", "const": "a"},
+            {"type": "string", "const": "b"},
+            "enum values removed: ['a']",
+        ),
+        ({"type": "string"}, {"type": "string", "minLength": 2}, "minLength tightened to 2"),
+        (
+            {"type": "string", "maxLength": 9},
+            {"type": "string", "maxLength": 5},
+            "maxLength tightened to 5",
+        ),
+        ({"type": "string"}, {"type": "string", "pattern": "^a"}, "pattern changed"),
+        ({"type": "integer"}, {"type": "integer", "minimum": 0}, "minimum tightened to 0"),
+        (
+            {"type": "array", "items": {"type": "string"}},
+            {"type": "array", "items": {"type": "string"}, "maxItems": 3},
+            "maxItems tightened to 3",
+        ),
+        (
+            {"type": "object", "additionalProperties": {"type": "string"}},
+            {"type": "object", "additionalProperties": {"type": "integer"}},
+            "{*}: type string is no longer accepted",
+        ),
+        (
+            {"type": "array", "prefixItems": [{"type": "string"}]},
+            {"type": "array", "prefixItems": [{"type": "integer"}]},
+            "[0]: type string is no longer accepted",
+        ),
+        (
+            {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]},
+            {"type": "object", "properties": {"a": {"type": "string"}}},
+            "a: required field made optional",
+        ),
+        (
+            {"type": "object"},
+            {"type": "object", "additionalProperties": False},
+            "unknown fields now rejected",
+        ),
+        (
+            {"type": "string"},
+            {"type": "string", "enum": ["x"]},
+            "type string is no longer accepted",
+        ),
+    ],
+)
+def test_more_breaking_changes_are_caught(old: dict, new: dict, message: str) -> None:
+    assert any(message in problem for problem in incompatibilities(old, new)), incompatibilities(
+        old, new
+    )
+
+
+def test_union_variants_are_paired_by_model() -> None:
+    commit = {
+        "title": "Commit",
+        "type": "object",
+        "properties": {"sha": {"type": "string"}},
+        "required": ["sha"],
+    }
+    pull = {
+        "title": "Pull",
+        "type": "object",
+        "properties": {"number": {"type": "integer"}},
+        "required": ["number"],
+    }
+    union = {"anyOf": [commit, pull]}
+    assert incompatibilities(union, {"anyOf": [pull, commit]}) == []
+    assert incompatibilities(union, {"anyOf": [commit]}) == [
+        "(root): type object:Pull is no longer accepted"
+    ]
+
+
+def test_no_type_broke_against_any_earlier_committed_schema() -> None:
+    """Regenerating the schema files cannot hide a breaking change: every version of each
+    schema in the history of this repository is checked against today's model."""
+    import shutil
+    import subprocess
+
+    root = DOCS.parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    problems = []
+    for cls in ALL_EVENTS:
+        relative = f"docs/events/schemas/{cls.ce_type}.json"
+        revisions = subprocess.run(
+            ["git", "log", "--format=%H", "--", relative],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        for revision in revisions:
+            text = subprocess.run(
+                ["git", "show", f"{revision}:{relative}"],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            if text:
+                for problem in incompatibilities(json.loads(text), event_schema(cls)):
+                    problems.append(f"{cls.ce_type} vs {revision[:8]}: {problem}")
+    assert problems == []

@@ -143,13 +143,17 @@ def _add_message(components: Schema, cls: type[Event]) -> None:
 
 # --- compatibility -------------------------------------------------------------------------
 
+_LOWER_BOUNDS = ("minLength", "minItems", "minimum", "exclusiveMinimum", "minProperties")
+_UPPER_BOUNDS = ("maxLength", "maxItems", "maximum", "exclusiveMaximum", "maxProperties")
+
 
 def incompatibilities(old: Schema, new: Schema) -> list[str]:
     """Why `new` would break a consumer or producer written against `old` (empty if none).
 
     Within a major version a schema may only add optional fields, widen a type (for instance
-    make it nullable) or add enum values. Removing or retyping a field, adding a required
-    field, or making an optional one required is a breaking change.
+    make it nullable), add enum values or loosen a constraint. Removing or retyping a field,
+    adding a required field, making a field required or optional, narrowing an enum or a
+    constant, and tightening a length, bound, pattern or item count all break someone.
     """
     return _compare(old, old.get("$defs", {}), new, new.get("$defs", {}), "")
 
@@ -162,18 +166,25 @@ def _resolve(schema: Schema, defs: Schema) -> Schema:
 
 def _variants(schema: Schema, defs: Schema) -> list[Schema]:
     schema = _resolve(schema, defs)
-    if "anyOf" in schema:
-        return [v for branch in schema["anyOf"] for v in _variants(branch, defs)]
-    if "oneOf" in schema:
-        return [v for branch in schema["oneOf"] for v in _variants(branch, defs)]
+    for union in ("anyOf", "oneOf"):
+        if union in schema:
+            return [v for branch in schema[union] for v in _variants(branch, defs)]
     return [schema]
 
 
 def _kind(schema: Schema) -> str:
-    kind = schema.get("type", "any")
+    kind = str(schema.get("type", "any"))
+    if kind == "object" and "title" in schema:
+        return f"object:{schema['title']}"
     if "enum" in schema or "const" in schema:
         return f"{kind}:enum"
-    return f"{kind}:{schema['format']}" if "format" in schema else str(kind)
+    return f"{kind}:{schema['format']}" if "format" in schema else kind
+
+
+def _values(schema: Schema) -> set[Any] | None:
+    if "const" in schema:
+        return {schema["const"]}
+    return set(schema["enum"]) if "enum" in schema else None
 
 
 def _compare(old: Schema, old_defs: Schema, new: Schema, new_defs: Schema, path: str) -> list[str]:
@@ -192,24 +203,66 @@ def _compare(old: Schema, old_defs: Schema, new: Schema, new_defs: Schema, path:
 def _compare_same_kind(
     old: Schema, old_defs: Schema, new: Schema, new_defs: Schema, path: str
 ) -> list[str]:
-    problems: list[str] = []
-    if "enum" in old:
-        removed = set(old["enum"]) - set(new.get("enum") or old["enum"])
+    where = path or "(root)"
+    problems = _constraints(old, new, where)
+    old_values, new_values = _values(old), _values(new)
+    if old_values is not None:
+        removed = old_values - (new_values if new_values is not None else old_values)
         if removed:
-            problems.append(f"{path}: enum values removed: {sorted(removed)}")
-    if old.get("type") == "array" and "items" in old:
-        problems += _compare(old["items"], old_defs, new.get("items", {}), new_defs, f"{path}[]")
+            problems.append(f"{where}: enum values removed: {sorted(removed, key=str)}")
+    elif new_values is not None:
+        problems.append(f"{where}: now restricted to {sorted(new_values, key=str)}")
+    if old.get("type") == "array":
+        problems += _compare(
+            old.get("items", {}), old_defs, new.get("items", {}), new_defs, f"{path}[]"
+        )
+        for n, item in enumerate(old.get("prefixItems", [])):
+            counterpart = (new.get("prefixItems") or [])[n : n + 1]
+            other = counterpart[0] if counterpart else new.get("items", {})
+            problems += _compare(item, old_defs, other, new_defs, f"{path}[{n}]")
     if old.get("type") == "object" or "properties" in old:
-        old_props, new_props = old.get("properties", {}), new.get("properties", {})
-        for name, prop in old_props.items():
-            where = f"{path}.{name}" if path else name
-            if name not in new_props:
-                problems.append(f"{where}: field removed")
-            else:
-                problems += _compare(prop, old_defs, new_props[name], new_defs, where)
-        newly_required = set(new.get("required", [])) - set(old.get("required", []))
-        for name in sorted(newly_required):
-            where = f"{path}.{name}" if path else name
-            origin = "optional field made required" if name in old_props else "new required field"
-            problems.append(f"{where}: {origin}")
+        problems += _compare_objects(old, old_defs, new, new_defs, path)
+    return problems
+
+
+def _constraints(old: Schema, new: Schema, where: str) -> list[str]:
+    problems = []
+    for key in _LOWER_BOUNDS:
+        if key in new and (key not in old or new[key] > old[key]):
+            problems.append(f"{where}: {key} tightened to {new[key]}")
+    for key in _UPPER_BOUNDS:
+        if key in new and (key not in old or new[key] < old[key]):
+            problems.append(f"{where}: {key} tightened to {new[key]}")
+    for key in ("pattern", "multipleOf"):
+        if key in new and new.get(key) != old.get(key):
+            problems.append(f"{where}: {key} changed to {new[key]!r}")
+    return problems
+
+
+def _compare_objects(
+    old: Schema, old_defs: Schema, new: Schema, new_defs: Schema, path: str
+) -> list[str]:
+    problems: list[str] = []
+    old_props, new_props = old.get("properties", {}), new.get("properties", {})
+    old_required, new_required = set(old.get("required", [])), set(new.get("required", []))
+    for name, prop in old_props.items():
+        where = f"{path}.{name}" if path else name
+        if name not in new_props:
+            problems.append(f"{where}: field removed")
+            continue
+        problems += _compare(prop, old_defs, new_props[name], new_defs, where)
+        if name in old_required and name not in new_required:
+            problems.append(f"{where}: required field made optional")
+    for name in sorted(new_required - old_required):
+        where = f"{path}.{name}" if path else name
+        origin = "optional field made required" if name in old_props else "new required field"
+        problems.append(f"{where}: {origin}")
+    old_extra, new_extra = (
+        old.get("additionalProperties", True),
+        new.get("additionalProperties", True),
+    )
+    if new_extra is False and old_extra is not False:
+        problems.append(f"{path or '(root)'}: unknown fields now rejected")
+    elif isinstance(old_extra, dict) and isinstance(new_extra, dict):
+        problems += _compare(old_extra, old_defs, new_extra, new_defs, f"{path}{{*}}")
     return problems
