@@ -6,13 +6,27 @@ ReleasePlanned and ChangeRejected into a table, so tests can count effects.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
 from opentelemetry import trace
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.exc import OperationalError
 
 from flightdeck.events.catalogue import ChangeRejected, ReleasePlanned
@@ -37,7 +51,7 @@ seen = Table(
     "seen",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("event_id", String(64), nullable=False),
+    Column("event_id", Text, nullable=False),
     Column("event_type", String(200), nullable=False),
     Column("subject", String(200), nullable=False),
     Column("trace_id", String(32)),
@@ -94,9 +108,34 @@ async def add_entry(entry: LedgerEntry, context: Ctx, caller: Releaser) -> dict[
 
 @router.get("/ledger")
 async def list_entries(context: Ctx, _caller: Viewer) -> list[dict[str, Any]]:
-    async with context.engine.connect() as conn:
+    async with context.reader.connect() as conn:
         rows = (await conn.execute(select(ledger.c.id, ledger.c.name))).all()
     return [{"id": row.id, "name": row.name} for row in rows]
+
+
+@router.post("/ledger/export")
+async def export_entries(context: Ctx, _caller: Viewer) -> StreamingResponse:
+    async def lines() -> AsyncIterator[bytes]:
+        async with context.reader.connect() as conn:
+            for row in (await conn.execute(select(ledger.c.id, ledger.c.name))).all():
+                yield f"{row.id},{row.name}\n".encode()
+        for n in range(200):
+            yield f"padding,{n}\n".encode()
+
+    return StreamingResponse(lines(), media_type="text/csv")
+
+
+@router.delete("/ledger")
+async def clear_entries(context: Ctx, _caller: Releaser) -> dict[str, int]:
+    async with context.engine.begin() as conn:
+        result = await conn.execute(delete(ledger))
+    return {"deleted": int(result.rowcount)}
+
+
+@router.post("/webhooks/ping", status_code=202)
+async def ping(context: Ctx) -> dict[str, int]:
+    context.extras["pings"] = context.extras.get("pings", 0) + 1
+    return {"pings": context.extras["pings"]}
 
 
 subscriptions: Subscriptions[UnitOfWork] = Subscriptions()

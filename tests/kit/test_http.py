@@ -132,7 +132,7 @@ async def test_non_json_body_is_415(start_sample: Any, tokens: Tokens) -> None:
 async def test_unknown_route_and_method_are_problems(start_sample: Any) -> None:
     async with start_sample(relay_enabled=False, consumer_enabled=False) as client:
         assert_problem(await client.get("/nowhere"), 404)
-        assert_problem(await client.delete("/ledger"), 405)
+        assert_problem(await client.put("/ledger", json={}), 405)
 
 
 async def test_idempotency_key_replays_the_first_response(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,8 +21,11 @@ from flightdeck.kit.versioning import check_if_match, etag
 def test_if_match() -> None:
     check_if_match(None, 3)
     check_if_match(etag(3), 3)
-    check_if_match('W/"3"', 3)
+    check_if_match('"2", "3"', 3)
     check_if_match("*", 9)
+    with pytest.raises(Problem) as weak:
+        check_if_match('W/"3"', 3)  # If-Match compares strongly
+    assert weak.value.status == 412
     with pytest.raises(Problem) as stale:
         check_if_match('"2"', 3)
     assert stale.value.status == 412
@@ -32,12 +36,22 @@ def test_if_match() -> None:
 
 
 def test_cursors_round_trip_and_reject_garbage() -> None:
-    cursor = encode_cursor("2026-03-01T00:00:00Z", "rel-1")
-    assert decode_cursor(cursor, 2) == ["2026-03-01T00:00:00Z", "rel-1"]
-    assert decode_cursor(None, 2) is None
-    for bad in ("!!!", encode_cursor("only-one")):
+    moment = datetime(2026, 3, 1, tzinfo=UTC)
+    cursor = encode_cursor(moment.isoformat(), "rel-1", 4)
+    assert decode_cursor(cursor, datetime, str, int) == [moment, "rel-1", 4]
+    assert decode_cursor(None, datetime, str, int) is None
+    forged = [
+        "!!!",
+        encode_cursor("only-one"),
+        encode_cursor({"$gt": 1}, "rel-1", 4),
+        encode_cursor("not-a-date", "rel-1", 4),
+        encode_cursor("2026-03-01T00:00:00", "rel-1", 4),
+        encode_cursor(moment.isoformat(), 5, 4),
+        encode_cursor(moment.isoformat(), "rel-1", True),
+    ]
+    for bad in forged:
         with pytest.raises(Problem) as error:
-            decode_cursor(bad, 2)
+            decode_cursor(bad, datetime, str, int)
         assert error.value.status == 422
 
 

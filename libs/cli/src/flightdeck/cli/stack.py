@@ -23,7 +23,7 @@ import httpx
 from flightdeck.cli.registry import ServiceEntry, all_services
 from flightdeck.events.embedded import EmbeddedBroker, port_in_use
 from flightdeck.events.kafka import KafkaSettings, broker_reachable, ensure_topics
-from flightdeck.kit.auth import Role, create_token
+from flightdeck.kit.auth import Role, TokenStore, create_token, write_secret
 from flightdeck.kit.migrations import upgrade
 
 
@@ -70,13 +70,16 @@ def single_instance(var_dir: Path) -> Iterator[None]:
 
 
 def admin_token(var_dir: Path, tokens_file: Path) -> tuple[str, bool]:
-    """The admin token from `var/admin.token`, created on first run; (token, created)."""
+    """The admin token from `var/admin.token`, created on first run (or when the one there
+    was revoked); returns (token, created)."""
     path = var_dir / "admin.token"
-    if path.exists() and path.read_text().strip():
-        return path.read_text().strip(), False
+    if path.exists():
+        existing = path.read_text().strip()
+        principal = TokenStore(tokens_file).authenticate(existing) if existing else None
+        if principal is not None and principal.has(Role.ADMIN):
+            return existing, False
     token, _ = create_token(tokens_file, "admin", [Role.ADMIN])
-    path.write_text(token + "\n")
-    path.chmod(0o600)
+    write_secret(path, token + "\n")
     return token, True
 
 

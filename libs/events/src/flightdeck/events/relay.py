@@ -98,8 +98,10 @@ class OutboxRelay:
         retention: timedelta = timedelta(days=3),
         registry: CollectorRegistry | None = None,
         guard: Guard | None = None,
+        reader: AsyncEngine | None = None,
     ) -> None:
         self._engine = engine
+        self._reader = reader or engine
         self._settings = settings
         self._topics = settings.topics
         self._producer = producer or ProducerHandle(settings)
@@ -178,7 +180,7 @@ class OutboxRelay:
 
     async def pending(self) -> int:
         """Rows waiting to be published (quarantined rows excluded)."""
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             count = await conn.scalar(select(func.count()).select_from(outbox).where(_waiting()))
         self.metrics.pending.set(count or 0)
         return int(count or 0)

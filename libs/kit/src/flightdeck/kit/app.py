@@ -20,7 +20,7 @@ from flightdeck.events.relay import OutboxRelay
 from flightdeck.kit import logs, openapi, problems, telemetry
 from flightdeck.kit.auth import TokenStore
 from flightdeck.kit.context import ServiceContext
-from flightdeck.kit.db import create_engine, is_postgres, session_factory
+from flightdeck.kit.db import create_engine, is_postgres, readonly, session_factory
 from flightdeck.kit.http import BodyLimit, JsonOnly, RequestContext
 from flightdeck.kit.idempotency import IdempotencyStore, IdempotentPosts
 from flightdeck.kit.leases import Lease
@@ -64,11 +64,12 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = _build_context(spec, settings, registry)
         app.state.context = context
-        for hook in spec.on_startup:
-            await hook(context)
-        tasks = _start_tasks(spec, context)
-        log.info("%s started on port %d", spec.name, settings.port)
+        tasks: list[asyncio.Task[None]] = []
         try:
+            for hook in spec.on_startup:
+                await hook(context)
+            tasks = _start_tasks(spec, context)
+            log.info("%s started on port %d", spec.name, settings.port)
             yield
         finally:
             await _stop(context, tasks)
@@ -86,7 +87,12 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.include_router(ops_router)
     for router in spec.routers:
         app.include_router(router)
-    app.add_middleware(IdempotentPosts, store=lambda: _idempotency_store(app))
+    app.add_middleware(
+        IdempotentPosts,
+        store=lambda: _from_context(app, "idempotency"),
+        tokens=lambda: _from_context(app, "tokens"),
+        skip_prefixes=tuple(spec.raw_body_prefixes),
+    )
     app.add_middleware(JsonOnly, raw_prefixes=spec.raw_body_prefixes)
     app.add_middleware(
         BodyLimit,
@@ -99,9 +105,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     return app
 
 
-def _idempotency_store(app: FastAPI) -> IdempotencyStore | None:
+def _from_context(app: FastAPI, name: str) -> Any:
     context: ServiceContext | None = getattr(app.state, "context", None)
-    return context.idempotency if context is not None else None
+    return getattr(context, name) if context is not None else None
 
 
 def _build_context(
@@ -113,6 +119,7 @@ def _build_context(
         name=spec.name,
         settings=settings,
         engine=engine,
+        reader=readonly(engine),
         sessions=session_factory(engine),
         tokens=TokenStore(settings.tokens_file, settings.tokens_json),
         kafka=kafka,
@@ -133,6 +140,7 @@ def _build_context(
             poll_interval=settings.relay_poll_seconds,
             registry=registry,
             guard=lease.held if lease is not None else None,
+            reader=context.reader,
         )
     topics = [*spec.subscriptions.topics, *spec.extra_topics]
     if settings.consumer_enabled and topics:

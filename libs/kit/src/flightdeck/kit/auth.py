@@ -5,18 +5,24 @@ The file is re-read when it changes, so tokens created while services run work a
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
+import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class Role(StrEnum):
@@ -58,7 +64,11 @@ def hash_token(token: str) -> str:
 
 
 class TokenStore:
-    """Authenticates bearer tokens against the tokens file and optional inline JSON."""
+    """Authenticates bearer tokens against the tokens file and optional inline JSON.
+
+    The file is read again once a second, and on an unknown token, and its tokens replaced
+    when its content changed.
+    """
 
     def __init__(
         self, path: Path | None, inline_json: str | None = None, recheck_seconds: float = 1.0
@@ -67,18 +77,17 @@ class TokenStore:
         self._inline = _parse(json.loads(inline_json)) if inline_json else []
         self._recheck = recheck_seconds
         self._entries: list[_Entry] = list(self._inline)
-        self._stamp: tuple[float, int] | None = None
+        self._fingerprint: bytes | None = None
         self._checked_at = 0.0
         self._reload()
 
     def authenticate(self, token: str) -> Principal | None:
         """The principal of a token, or None. Compares in constant time."""
-        self._maybe_reload()
+        self._reload_after(self._recheck)
         digest = hashlib.sha256(token.encode()).digest()
         found = self._find(digest)
-        if found is None:  # perhaps created a moment ago: a stat is cheap
-            self._reload()
-            found = self._find(digest)
+        if found is None and self._reload():
+            found = self._find(digest)  # created a moment ago (reading the small file is cheap)
         return found
 
     def _find(self, digest: bytes) -> Principal | None:
@@ -88,39 +97,47 @@ class TokenStore:
                 found = entry.principal
         return found
 
-    def _maybe_reload(self) -> None:
+    def _reload_after(self, seconds: float) -> bool:
         now = time.monotonic()
-        if now - self._checked_at >= self._recheck:
-            self._checked_at = now
-            self._reload()
+        if now - self._checked_at < seconds:
+            return False
+        self._checked_at = now
+        return self._reload()
 
-    def _reload(self) -> None:
+    def _reload(self) -> bool:
+        """Re-read the file; True when the tokens changed."""
         if self._path is None:
-            return
+            return False
         try:
-            stat = self._path.stat()
+            content = self._path.read_bytes()
         except FileNotFoundError:
-            self._entries, self._stamp = list(self._inline), None
-            return
-        stamp = (stat.st_mtime, stat.st_size)
-        if stamp == self._stamp:
-            return
+            content = b""
+        except OSError as exc:
+            log.warning("cannot read the tokens file %s: %s", self._path, exc)
+            return False  # keep the tokens we had
+        fingerprint = hashlib.sha256(content).digest()
+        if fingerprint == self._fingerprint:
+            return False
         try:
-            document = json.loads(self._path.read_text())
-        except (OSError, ValueError):
-            return  # a half-written file: keep the tokens we had and look again later
+            document = json.loads(content) if content else {"tokens": []}
+        except ValueError:
+            return False  # half-written: keep the tokens we had and look again later
         self._entries = self._inline + _parse(document)
-        self._stamp = stamp
+        self._fingerprint = fingerprint
+        return True
 
 
 def _parse(document: Any) -> list[_Entry]:
+    items = document.get("tokens") if isinstance(document, dict) else None
     entries = []
-    for item in document.get("tokens", []) if isinstance(document, dict) else []:
+    for item in items if isinstance(items, list) else []:
         try:
             roles = frozenset(Role(r) for r in item["roles"])
             digest = bytes.fromhex(item["sha256"])
-            principal = Principal(subject=item["subject"], roles=roles, token_id=item.get("id", ""))
-        except (KeyError, ValueError, TypeError):
+            principal = Principal(
+                subject=str(item["subject"]), roles=roles, token_id=str(item.get("id", ""))
+            )
+        except (KeyError, ValueError, TypeError, AttributeError):
             continue
         entries.append(_Entry(digest=digest, principal=principal))
     return entries
@@ -143,19 +160,21 @@ def create_token(
         "sha256": hash_token(token),
         "created_at": datetime.now(UTC).isoformat(),
     }
-    document = read_tokens(path)
-    document["tokens"].append(entry)
-    _write_atomically(path, document)
+    with _locked(path):
+        document = read_tokens(path)
+        document["tokens"].append(entry)
+        _write_atomically(path, document)
     return token, entry
 
 
 def revoke_token(path: Path, token_id: str) -> bool:
     """Remove a token by id; False when there was none."""
-    document = read_tokens(path)
-    kept = [t for t in document["tokens"] if t.get("id") != token_id]
-    if len(kept) == len(document["tokens"]):
-        return False
-    _write_atomically(path, {"tokens": kept})
+    with _locked(path):
+        document = read_tokens(path)
+        kept = [t for t in document["tokens"] if t.get("id") != token_id]
+        if len(kept) == len(document["tokens"]):
+            return False
+        _write_atomically(path, {**document, "tokens": kept})
     return True
 
 
@@ -164,13 +183,39 @@ def read_tokens(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {"tokens": []}
     document = json.loads(path.read_text())
+    if not isinstance(document, dict) or not isinstance(document.get("tokens", []), list):
+        raise ValueError(f"{path} is not a Flightdeck tokens file")
     document.setdefault("tokens", [])
-    return dict(document)
+    return document
+
+
+def write_secret(path: Path, text: str) -> None:
+    """Create `path` readable by its owner only, from the first byte on."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+    path.chmod(0o600)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Serialise read-modify-write of the tokens file across processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _write_atomically(path: Path, document: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(document, indent=2) + "\n")
-    temporary.chmod(0o600)
-    temporary.replace(path)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w") as handle:  # mkstemp creates it 0600
+            handle.write(json.dumps(document, indent=2) + "\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -32,6 +32,8 @@ class ServiceContext:
     name: str
     settings: ServiceSettings
     engine: AsyncEngine
+    reader: AsyncEngine
+    """The engine for read-only work (on SQLite it never waits for writers)."""
     sessions: async_sessionmaker[AsyncSession]
     tokens: TokenStore
     kafka: KafkaSettings

@@ -14,19 +14,28 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+READONLY = "flightdeck_readonly"
+"""Execution option marking connections that only read (see `readonly`)."""
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine configured for the dialect in `url`."""
+
+def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
+    """An async engine configured for the dialect in `url`.
+
+    `foreign_keys=False` is for SQLite migrations: batch mode rebuilds a table by dropping it,
+    which with foreign keys on would cascade-delete its children.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database, **kwargs)
+        return _sqlite_engine(url, parsed.database, foreign_keys=foreign_keys, **kwargs)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
 
 
-def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> AsyncEngine:
+def _sqlite_engine(
+    url: str, database: str | None, *, foreign_keys: bool, **kwargs: Any
+) -> AsyncEngine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
@@ -37,16 +46,18 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> AsyncEngine
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front: a read-then-write transaction can never
-        # fail half-way with "database is locked" when another writer got there first.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (IMMEDIATE): a read-then-write transaction can
+        # never fail half-way with "database is locked" when another writer got there first.
+        # Readers begin deferred and, with WAL, never wait for a writer.
+        readonly = connection.get_execution_options().get(READONLY, False)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -59,3 +70,9 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def is_postgres(engine: AsyncEngine) -> bool:
     """Whether the engine talks to PostgreSQL."""
     return engine.dialect.name == "postgresql"
+
+
+def readonly(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (same pool) for connections that only read: on SQLite they do not
+    take the write lock, so reads never queue behind writers."""
+    return engine.execution_options(**{READONLY: True})

@@ -4,6 +4,7 @@ request metrics. Plain ASGI (not BaseHTTPMiddleware) keeps the hot path cheap.""
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -16,6 +17,10 @@ from flightdeck.events import logcontext
 from flightdeck.kit.problems import Problem, problem_response
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
+BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+KNOWN_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_DIGITS = re.compile(r"[0-9]{1,15}")
 access_log = logging.getLogger("flightdeck.access")
 
 
@@ -54,12 +59,16 @@ class BodyLimit:
         self.large_prefixes = tuple(large_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
+        if scope["type"] != "http" or scope["method"] in BODYLESS_METHODS:
             await self.app(scope, receive, send)
             return
-        limit = self.large_limit if scope["path"].startswith(self.large_prefixes) else self.limit
+        limit = self.large_limit if under(scope["path"], self.large_prefixes) else self.limit
         declared = header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        if declared is not None and not _DIGITS.fullmatch(declared):
+            problem = Problem(400, "Content-Length is not a number", slug="bad-content-length")
+            await send_problem(scope, receive, send, problem)
+            return
+        if declared is not None and int(declared) > limit:
             await send_problem(scope, receive, send, BodyTooLarge(limit).problem)
             return
         received = 0
@@ -96,8 +105,8 @@ class JsonOnly:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] == "http"
-            and scope["method"] in WRITE_METHODS
-            and not scope["path"].startswith(self.raw_prefixes)
+            and scope["method"] not in BODYLESS_METHODS
+            and not under(scope["path"], self.raw_prefixes)
             and _has_body(scope)
         ):
             media = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
@@ -110,6 +119,11 @@ class JsonOnly:
                 await send_problem(scope, receive, send, problem)
                 return
         await self.app(scope, receive, send)
+
+
+def under(path: str, prefixes: Sequence[str]) -> bool:
+    """Whether `path` is one of `prefixes` or below one (on segment boundaries)."""
+    return any(path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
 
 
 def _has_body(scope: Scope) -> bool:
@@ -142,7 +156,8 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = header(scope, b"x-request-id") or uuid.uuid4().hex
+        offered = header(scope, b"x-request-id")
+        request_id = offered if offered and _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
         correlation_id = header(scope, b"x-correlation-id")
         status = 500
         started = time.perf_counter()
@@ -161,8 +176,9 @@ class RequestContext:
             finally:
                 elapsed = time.perf_counter() - started
                 route = getattr(scope.get("route"), "path", None) or "unmatched"
-                self.requests.labels(scope["method"], route, str(status)).inc()
-                self.latency.labels(scope["method"], route).observe(elapsed)
+                method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
+                self.requests.labels(method, route, str(status)).inc()
+                self.latency.labels(method, route).observe(elapsed)
                 _access_log(scope, route, status, elapsed)
 
 

@@ -1,30 +1,44 @@
 """`Idempotency-Key` for POSTs: a retried request with the same key gets the first response.
 
-Keys are scoped by the caller's credentials; reusing a key for a different request is a 422,
-and a retry that arrives while the first is still running gets a 409.
+- Keys are scoped by the authenticated token; a request without a valid token is not
+  deduplicated (it gets its 401). Webhook paths deduplicate by the sender's delivery id instead.
+- The same key with a different request (body, path, content type, If-Match) is a 422.
+- A retry that arrives while the first attempt runs gets a 409.
+- The key row is claimed by one attempt (`attempt`). The unit of work marks it `committed` in
+  the same transaction as the use case's changes, so an attempt that was given up on (after
+  `IN_PROGRESS_TIMEOUT`) can never commit after its replacement, and a request whose changes
+  committed is never run again, even if recording its response failed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
+import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from flightdeck.kit.http import header, send_problem
+from flightdeck.kit.auth import TokenStore
+from flightdeck.kit.http import header, send_problem, under
 from flightdeck.kit.problems import Problem
 from flightdeck.kit.tables import idempotency_keys
 
+log = logging.getLogger(__name__)
+
 IN_PROGRESS_TIMEOUT = timedelta(minutes=2)
 NOT_STORED = frozenset({401, 403})
+REPLAYED_HEADERS = frozenset({"content-type", "location", "etag"})
 
 
 class Outcome(Enum):
@@ -32,6 +46,16 @@ class Outcome(Enum):
     REPLAY = "replay"
     MISMATCH = "mismatch"
     IN_PROGRESS = "in_progress"
+    UNRECORDED = "unrecorded"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The key an attempt holds while it runs."""
+
+    scope: str
+    key: str
+    attempt: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +65,40 @@ class Stored:
     body: bytes
 
 
+current_claim: ContextVar[Claim | None] = ContextVar("flightdeck_idempotency_claim", default=None)
+"""The claim of the request being served, for the unit of work to confirm at commit."""
+
+
+class SupersededAttempt(Problem):
+    """This attempt ran past its time and a retry took the key over: its changes are dropped."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            409,
+            "a retry with this Idempotency-Key took over; this attempt's changes were not saved",
+            slug="idempotency-key-superseded",
+        )
+
+
+async def confirm(session: AsyncSession | AsyncConnection) -> None:
+    """Inside the use case's transaction: record that the request's changes commit with it."""
+    claim = current_claim.get()
+    if claim is None:
+        return
+    result = await session.execute(
+        update(idempotency_keys)
+        .where(
+            idempotency_keys.c.scope == claim.scope,
+            idempotency_keys.c.key == claim.key,
+            idempotency_keys.c.attempt == claim.attempt,
+            idempotency_keys.c.state.in_(("in_progress", "committed")),
+        )
+        .values(state="committed")
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise SupersededAttempt
+
+
 class IdempotencyStore:
     """Keys and their responses in the service's own database."""
 
@@ -48,92 +106,125 @@ class IdempotencyStore:
         self._engine = engine
         self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
 
-    async def begin(self, scope: str, key: str, fingerprint: str) -> tuple[Outcome, Stored | None]:
-        """Claim the key, or say what happened to it before."""
+    async def begin(self, claim: Claim, fingerprint: str) -> tuple[Outcome, Stored | None]:
+        """Claim the key for this attempt, or say what happened to it before."""
         now = datetime.now(UTC)
+        key = (idempotency_keys.c.scope == claim.scope) & (idempotency_keys.c.key == claim.key)
         async with self._engine.begin() as conn:
-            claimed = await conn.execute(
+            inserted = await conn.execute(
                 self._insert(idempotency_keys)
                 .values(
-                    scope=scope,
-                    key=key,
+                    scope=claim.scope,
+                    key=claim.key,
+                    attempt=claim.attempt,
                     fingerprint=fingerprint,
                     state="in_progress",
                     created_at=now,
                 )
                 .on_conflict_do_nothing()
             )
-            if claimed.rowcount:
+            if inserted.rowcount:
                 return Outcome.NEW, None
-            row = (
-                await conn.execute(
-                    select(idempotency_keys).where(
-                        idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
-                    )
-                )
-            ).one()
+            row = (await conn.execute(select(idempotency_keys).where(key))).one()
             if row.fingerprint != fingerprint:
                 return Outcome.MISMATCH, None
             if row.state == "done":
-                stored = Stored(row.status, [tuple(h) for h in json.loads(row.headers)], row.body)
-                return Outcome.REPLAY, stored
+                headers = [(str(k), str(v)) for k, v in json.loads(row.headers)]
+                return Outcome.REPLAY, Stored(row.status, headers, row.body)
+            if row.state == "committed":
+                return Outcome.UNRECORDED, None
             created = (
                 row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
             )
-            if now - created > IN_PROGRESS_TIMEOUT:  # the first attempt died: let this one run
-                await conn.execute(
-                    update(idempotency_keys)
-                    .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-                    .values(created_at=now)
-                )
-                return Outcome.NEW, None
-            return Outcome.IN_PROGRESS, None
-
-    async def finish(self, scope: str, key: str, response: Stored) -> None:
-        """Keep the response for replays."""
-        async with self._engine.begin() as conn:
-            await conn.execute(
+            if now - created <= IN_PROGRESS_TIMEOUT:
+                return Outcome.IN_PROGRESS, None
+            # The earlier attempt died (or is hopelessly slow): take over, unless another
+            # retry just did. Its unit of work can no longer confirm the key.
+            taken = await conn.execute(
                 update(idempotency_keys)
-                .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-                .values(
-                    state="done",
-                    status=response.status,
-                    headers=json.dumps(response.headers),
-                    body=response.body,
+                .where(
+                    key,
+                    idempotency_keys.c.attempt == row.attempt,
+                    idempotency_keys.c.state == "in_progress",
                 )
+                .values(attempt=claim.attempt, created_at=now)
             )
+            return (Outcome.NEW, None) if taken.rowcount else (Outcome.IN_PROGRESS, None)
 
-    async def abandon(self, scope: str, key: str) -> None:
-        """Forget the key so that a retry runs again."""
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                delete(idempotency_keys).where(
-                    idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+    async def finish(self, claim: Claim, response: Stored) -> None:
+        """Keep the response for replays (retried: a lost response means 409s, not reruns)."""
+        for attempt in range(3):
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(
+                        update(idempotency_keys)
+                        .where(_owned(claim))
+                        .values(
+                            state="done",
+                            status=response.status,
+                            headers=json.dumps(response.headers),
+                            body=response.body,
+                        )
+                    )
+                return
+            except Exception:
+                if attempt == 2:
+                    log.exception("could not record the response for Idempotency-Key %s", claim.key)
+                    return
+                await asyncio.sleep(0.1 * (attempt + 1))
+
+    async def abandon(self, claim: Claim) -> None:
+        """Forget a key whose attempt changed nothing, so that a retry runs again."""
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    delete(idempotency_keys).where(
+                        _owned(claim), idempotency_keys.c.state == "in_progress"
+                    )
                 )
-            )
+        except Exception:
+            log.exception("could not release Idempotency-Key %s", claim.key)
 
     async def purge(self, older_than: datetime) -> None:
         """Drop keys past their retention."""
+        cutoff = older_than.astimezone(UTC)
         async with self._engine.begin() as conn:
             await conn.execute(
-                delete(idempotency_keys).where(idempotency_keys.c.created_at < older_than)
+                delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff)
             )
 
 
-REPLAYED_HEADERS = frozenset({"content-type", "location", "etag"})
+def _owned(claim: Claim) -> ColumnElement[bool]:
+    return (
+        (idempotency_keys.c.scope == claim.scope)
+        & (idempotency_keys.c.key == claim.key)
+        & (idempotency_keys.c.attempt == claim.attempt)
+    )
 
 
 class IdempotentPosts:
-    """ASGI middleware applying `Idempotency-Key` to every POST."""
+    """ASGI middleware applying `Idempotency-Key` to POSTs outside the raw-body paths."""
 
-    def __init__(self, app: ASGIApp, *, store: Callable[[], IdempotencyStore | None]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        store: Callable[[], IdempotencyStore | None],
+        tokens: Callable[[], TokenStore | None],
+        skip_prefixes: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.store = store
+        self.tokens = tokens
+        self.skip_prefixes = skip_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = header(scope, b"idempotency-key") if scope["type"] == "http" else None
-        store = self.store() if key is not None and scope["method"] == "POST" else None
-        if key is None or store is None:
+        if key is None or scope["method"] != "POST" or under(scope["path"], self.skip_prefixes):
+            await self.app(scope, receive, send)
+            return
+        store, caller = self.store(), self._caller(scope)
+        if store is None or caller is None:  # no valid token: the route answers 401
             await self.app(scope, receive, send)
             return
         if not 1 <= len(key) <= 255:
@@ -143,54 +234,49 @@ class IdempotentPosts:
             await send_problem(scope, receive, send, problem)
             return
         body = await _read_body(receive)
-        caller = hashlib.sha256((header(scope, b"authorization") or "").encode()).hexdigest()
-        fingerprint = hashlib.sha256(
-            b"\n".join(
-                [
-                    scope["method"].encode(),
-                    scope["path"].encode(),
-                    scope.get("query_string", b""),
-                    body,
-                ]
-            )
-        ).hexdigest()
-        outcome, stored = await store.begin(caller, key, fingerprint)
-        if outcome is Outcome.REPLAY and stored is not None:
+        claim = Claim(scope=caller, key=key, attempt=uuid.uuid4().hex)
+        outcome, stored = await store.begin(claim, _fingerprint(scope, body))
+        if outcome is Outcome.NEW:
+            await self._run(scope, receive, send, body, store, claim)
+        elif outcome is Outcome.REPLAY and stored is not None:
             await _replay(send, stored)
-        elif outcome is Outcome.MISMATCH:
-            problem = Problem(
-                422,
-                "this Idempotency-Key was used for a different request",
-                slug="idempotency-key-reused",
-            )
-            await send_problem(scope, receive, send, problem)
-        elif outcome is Outcome.IN_PROGRESS:
-            problem = Problem(
-                409,
-                "a request with this Idempotency-Key is still running",
-                slug="idempotency-key-in-progress",
-            )
-            await send_problem(scope, receive, send, problem)
         else:
-            await self._run(scope, body, send, store, caller, key)
+            await send_problem(scope, receive, send, _refusal(outcome))
+
+    def _caller(self, scope: Scope) -> str | None:
+        tokens = self.tokens()
+        authorization = header(scope, b"authorization") or ""
+        scheme, _, token = authorization.partition(" ")
+        if tokens is None or scheme.lower() != "bearer" or not token.strip():
+            return None
+        principal = tokens.authenticate(token.strip())
+        if principal is None:
+            return None
+        return principal.token_id or principal.subject
 
     async def _run(
-        self, scope: Scope, body: bytes, send: Send, store: IdempotencyStore, caller: str, key: str
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        body: bytes,
+        store: IdempotencyStore,
+        claim: Claim,
     ) -> None:
         status = 500
         headers: list[tuple[str, str]] = []
         chunks: list[bytes] = []
-        delivered = False
+        complete = delivered = False
 
         async def replay_receive() -> Message:
             nonlocal delivered
             if delivered:
-                return {"type": "http.disconnect"}
+                return await receive()  # waits for the client's disconnect, as the server would
             delivered = True
             return {"type": "http.request", "body": body, "more_body": False}
 
         async def capture(message: Message) -> None:
-            nonlocal status
+            nonlocal status, complete
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers.extend(
@@ -200,15 +286,51 @@ class IdempotentPosts:
                 )
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                complete = not message.get("more_body", False)
             await send(message)
 
+        token = current_claim.set(claim)
         try:
             await self.app(scope, replay_receive, capture)
         finally:
-            if status < 500 and status not in NOT_STORED:
-                await store.finish(caller, key, Stored(status, headers, b"".join(chunks)))
+            current_claim.reset(token)
+            if complete and status < 500 and status not in NOT_STORED:
+                await store.finish(claim, Stored(status, headers, b"".join(chunks)))
             else:
-                await store.abandon(caller, key)
+                await store.abandon(claim)
+
+
+def _fingerprint(scope: Scope, body: bytes) -> str:
+    parts = [
+        scope["method"].encode(),
+        scope["path"].encode(),
+        scope.get("query_string", b""),
+        (header(scope, b"content-type") or "").encode(),
+        (header(scope, b"if-match") or "").encode(),
+        body,
+    ]
+    return hashlib.sha256(b"\n".join(parts)).hexdigest()
+
+
+def _refusal(outcome: Outcome) -> Problem:
+    if outcome is Outcome.MISMATCH:
+        return Problem(
+            422,
+            "this Idempotency-Key was used for a different request",
+            slug="idempotency-key-reused",
+        )
+    if outcome is Outcome.UNRECORDED:
+        return Problem(
+            409,
+            "the request with this Idempotency-Key was carried out, but its response was not "
+            "recorded; read the resource to see the result",
+            slug="idempotency-key-unrecorded",
+        )
+    return Problem(
+        409,
+        "a request with this Idempotency-Key is still running",
+        slug="idempotency-key-in-progress",
+    )
 
 
 async def _read_body(receive: Receive) -> bytes:

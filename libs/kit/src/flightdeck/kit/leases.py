@@ -19,6 +19,7 @@ async def acquire(
     engine: AsyncEngine, name: str, holder: str, ttl: timedelta, now: datetime
 ) -> bool:
     """Take or renew the lease `name` for `holder`; False while another holder's is valid."""
+    now = now.astimezone(UTC)  # SQLite keeps no offset: compare in UTC only
     async with engine.begin() as conn:
         result = await conn.execute(
             update(leases)

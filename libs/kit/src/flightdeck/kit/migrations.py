@@ -35,12 +35,22 @@ def alembic_config(service_dir: Path, url: str) -> Config:
 async def upgrade(service_dir: Path, url: str, revision: str = "head") -> None:
     """Migrate the database at `url` to `revision`, creating a PostgreSQL database if needed."""
     await ensure_database(url)
-    engine = create_engine(url)
+    engine = create_engine(url, foreign_keys=False)
     try:
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade_on, alembic_config(service_dir, url), revision)
+            await _check_foreign_keys(conn)
     finally:
         await engine.dispose()
+
+
+async def _check_foreign_keys(conn: Any) -> None:
+    """SQLite migrations run with foreign keys off; make sure they left none dangling."""
+    if conn.dialect.name != "sqlite":
+        return
+    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+    if broken:
+        raise RuntimeError(f"migration left rows with dangling foreign keys: {broken[:5]}")
 
 
 def _upgrade_on(connection: Connection, config: Config, revision: str) -> None:
@@ -93,10 +103,13 @@ def run_migrations(service_metadata: Sequence[MetaData]) -> None:
 
 async def _run_online(url: str, target: list[MetaData]) -> None:
     await ensure_database(url)
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(_run, target)
-    await engine.dispose()
+    engine = create_engine(url, foreign_keys=False)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_run, target)
+            await _check_foreign_keys(conn)
+    finally:
+        await engine.dispose()
 
 
 def _run(connection: Connection, target: list[MetaData]) -> None:
@@ -148,6 +161,7 @@ def platform_v1_upgrade() -> None:
         "idempotency_keys",
         sa.Column("scope", sa.String(64), primary_key=True),
         sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("attempt", sa.String(32), nullable=False),
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("status", sa.Integer),

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -17,6 +20,7 @@ from flightdeck.events.deadletters import read_dead_letters, replay_dead_letters
 from flightdeck.events.kafka import broker_reachable
 from flightdeck.kit.context import ServiceContext
 from flightdeck.kit.deps import Admin, Ctx, Operator
+from flightdeck.kit.problems import Problem
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger(__name__)
@@ -52,7 +56,7 @@ async def readyz(context: Ctx) -> JSONResponse:
 async def _database_ok(context: ServiceContext) -> bool:
     try:
         async with asyncio.timeout(2):
-            async with context.engine.connect() as conn:
+            async with context.reader.connect() as conn:
                 await conn.execute(text("SELECT 1"))
     except Exception:
         return False
@@ -117,17 +121,30 @@ class ReplayRequest(BaseModel):
 async def list_dead_letters(
     context: Ctx, _caller: Operator, limit: int = Query(100, ge=1, le=10_000)
 ) -> list[DeadLetterView]:
-    letters = await read_dead_letters(context.kafka, context.name, limit=limit)
+    async with _broker_call("list dead letters"):
+        letters = await read_dead_letters(context.kafka, context.name, limit=limit)
     return [DeadLetterView(**letter.summary()) for letter in letters]
 
 
 @router.post("/admin/dlq/replay", summary="Publish dead letters back onto their topics")
 async def replay(context: Ctx, _caller: Admin, request: ReplayRequest) -> dict[str, Any]:
     ids = set(request.event_ids) if request.event_ids is not None else None
-    replayed = await replay_dead_letters(context.kafka, context.name, event_ids=ids)
+    async with _broker_call("replay dead letters"):
+        replayed = await replay_dead_letters(context.kafka, context.name, event_ids=ids)
     found = {letter.event_id for letter in replayed}
     return {
         "replayed": len(replayed),
         "event_ids": [letter.event_id for letter in replayed],
         "not_found": sorted((ids or set()) - found),
     }
+
+
+@contextlib.asynccontextmanager
+async def _broker_call(what: str, seconds: float = 30) -> AsyncIterator[None]:
+    """503 problem when the broker does not answer in time."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except (KafkaError, OSError, TimeoutError) as exc:
+        detail = f"cannot {what}: the broker is unavailable ({type(exc).__name__})"
+        raise Problem(503, detail, slug="broker-unavailable", headers={"Retry-After": "5"}) from exc

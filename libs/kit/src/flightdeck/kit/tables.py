@@ -9,6 +9,7 @@ idempotency_keys = Table(
     metadata,
     Column("scope", String(64), primary_key=True),
     Column("key", String(255), primary_key=True),
+    Column("attempt", String(32), nullable=False),
     Column("fingerprint", String(64), nullable=False),
     Column("state", String(16), nullable=False),
     Column("status", Integer),

@@ -33,7 +33,9 @@ def instrument(app: FastAPI) -> None:
     """Server spans for every request."""
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    # excluded_urls are regular expressions searched in the URL: anchor them to the path.
+    excluded = r"^https?://[^/]+/(healthz|readyz|metrics)$"
+    FastAPIInstrumentor.instrument_app(app, excluded_urls=excluded)
 
 
 def shutdown() -> None:

@@ -36,6 +36,7 @@ class DatabaseFactory:
         self.workdir = workdir
         self._pg = make_url(postgres_url) if postgres_url else None
         self._templates: dict[str, str] = {}
+        self._session = uuid.uuid4().hex[:6]  # two test runs may share one server
         self._created: list[str] = []
 
     async def create(
@@ -56,7 +57,7 @@ class DatabaseFactory:
             shutil.copyfile(template, target)
             return f"sqlite+aiosqlite:///{target}"
         assert self._pg is not None
-        database = f"{self._pg.database}__{name}"
+        database = f"{self._pg.database}_{uuid.uuid4().hex[:10]}"  # within PostgreSQL's 63
         await self._admin(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
         self._created.append(database)
         return self._pg.set(database=database).render_as_string(hide_password=False)
@@ -70,8 +71,7 @@ class DatabaseFactory:
             await self._build(url, service_dir, metadata)
             return str(path)
         assert self._pg is not None
-        database = f"{self._pg.database}__tpl_{schema}"
-        await self._admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        database = f"{self._pg.database}_tpl{self._session}{len(self._templates)}"
         await self._admin(f'CREATE DATABASE "{database}"')
         self._created.append(database)
         await self._build(

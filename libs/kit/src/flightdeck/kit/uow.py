@@ -14,6 +14,7 @@ from flightdeck.events import inbox
 from flightdeck.events.envelope import Envelope, Event
 from flightdeck.events.outbox import stage_many
 from flightdeck.events.tracing import active_traceparent, new_traceparent
+from flightdeck.kit import idempotency
 
 
 class AlreadyHandled(Exception):
@@ -102,6 +103,7 @@ class UnitOfWork:
         session = self.session
         if self._pending:
             await stage_many(session, self._pending)
+        await idempotency.confirm(session)
         await session.commit()
         published, self._pending = bool(self._pending), []
         if published and self._on_commit is not None:

@@ -19,9 +19,10 @@ def check_if_match(if_match: str | None, current: int, *, required: bool = False
                 428, "send If-Match with the version you last read", slug="precondition-required"
             )
         return
-    wanted = {tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")}
-    if "*" in wanted or str(current) in wanted:
+    tags = [tag.strip() for tag in if_match.split(",")]
+    if "*" in tags or etag(current) in tags:  # strong comparison (RFC 9110): W/ never matches
         return
+    wanted = [tag.removeprefix("W/").strip('"') for tag in tags]
     raise Problem(
         412,
         f"the resource is at version {current}, not {', '.join(sorted(wanted))}; read it again",
