@@ -183,3 +183,20 @@ async def test_one_keys_events_leave_in_commit_order(databases: Any, kafka: Kafk
     finally:
         await engine.dispose()
     assert versions == ["1-first", "2-second"]
+
+
+async def test_batches_stay_under_the_byte_cap(databases: Any, kafka: KafkaSettings) -> None:
+    from flightdeck.events.outbox import outbox_row
+
+    engine = create_engine(await databases.create("relay"))
+    try:
+        sent = _events(10, keys=3)
+        size = len(outbox_row(sent[0])["value"])
+        async with engine.begin() as conn:
+            await stage_many(conn, sent)
+        relay = OutboxRelay(engine, kafka, max_batch_bytes=3 * size)
+        assert await relay.drain_once() == 3
+        assert await relay.drain() == 7
+        await relay._producer.close()
+    finally:
+        await engine.dispose()

@@ -22,9 +22,14 @@ KEY_LOCK_SPACE = 0x0F1D
 """First half of the two-int advisory lock taken per message key while staging."""
 
 
+KEY_LOCK_BUCKETS = 128
+"""Keys share this many locks, so a transaction staging thousands of keys takes at most 128."""
+
 _LOCK_KEYS = text(
-    "SELECT pg_advisory_xact_lock(:space, hashtext(k)) "
-    "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"
+    "SELECT pg_advisory_xact_lock(:space, bucket) FROM ("
+    "  SELECT DISTINCT abs(hashtext(k) % :buckets) AS bucket"
+    "  FROM unnest(CAST(:keys AS text[])) AS k"
+    ") AS buckets ORDER BY bucket"
 )
 
 
@@ -58,9 +63,9 @@ async def stage_many(
 ) -> None:
     """Add many events to the outbox in one statement, inside the caller's transaction.
 
-    On PostgreSQL the transaction first takes an advisory lock per message key, so two
-    transactions staging events for one key get their outbox ids in commit order: the relay
-    can never see (and publish) the later one first.
+    On PostgreSQL the transaction first takes an advisory lock per message key (keys hashed
+    into `KEY_LOCK_BUCKETS`), so two transactions staging events for one key get their outbox
+    ids in commit order: the relay can never see (and publish) the later one first.
     """
     now = datetime.now(UTC)
     rows = [outbox_row(envelope, now) for envelope in envelopes]
@@ -68,5 +73,6 @@ async def stage_many(
         return
     if dialect_name(session) == "postgresql":
         keys = sorted({row["key"] for row in rows})
-        await session.execute(_LOCK_KEYS, {"space": KEY_LOCK_SPACE, "keys": keys})
+        parameters = {"space": KEY_LOCK_SPACE, "buckets": KEY_LOCK_BUCKETS, "keys": keys}
+        await session.execute(_LOCK_KEYS, parameters)
     await session.execute(insert(outbox), rows)

@@ -17,7 +17,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka import errors as kafka_errors
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flightdeck.events.kafka import KafkaSettings, ProducerHandle, ensure_topics
@@ -115,6 +116,8 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._postgres = engine.dialect.name == "postgresql"
+        self._topics_seen: set[str] = set()
+        self._topics_checked_at = 0.0
         self.metrics = RelayMetrics(registry)
         self.last_error: str | None = None
 
@@ -206,23 +209,30 @@ class OutboxRelay:
         return outcome
 
     async def _next_batch(self, conn: AsyncConnection) -> Sequence[Any]:
-        """The oldest waiting rows, at most `batch_size` of them and `max_batch_bytes` in all."""
-        sizes = select(outbox.c.id, func.length(outbox.c.value).label("size"))
-        sizes = sizes.where(_waiting()).order_by(outbox.c.id).limit(self._batch_size)
-        if self._postgres:
-            sizes = sizes.with_for_update(skip_locked=True)
-        chosen: list[int] = []
-        total = 0
-        for row in (await conn.execute(sizes)).all():
-            if chosen and total + row.size > self._max_batch_bytes:
-                break
-            chosen.append(row.id)
-            total += row.size
-        if not chosen:
-            return []
+        """The oldest waiting rows: at most `batch_size` of them, and no more than
+        `max_batch_bytes` in all (the first row always goes). One round trip."""
+        size = func.length(outbox.c.value)
+        before = func.sum(size).over(order_by=outbox.c.id) - size
+        candidates = (
+            select(outbox.c.id, before.label("before"))
+            .where(_waiting())
+            .order_by(outbox.c.id)
+            .limit(self._batch_size)
+            .subquery()
+        )
+        within = select(candidates.c.id).where(candidates.c.before < self._max_batch_bytes)
         columns = (outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.value, outbox.c.headers)
-        statement = select(*columns).where(outbox.c.id.in_(chosen)).order_by(outbox.c.id)
+        statement = select(*columns).where(outbox.c.id.in_(within)).order_by(outbox.c.id)
+        if self._postgres:
+            statement = statement.with_for_update(skip_locked=True)
         return (await conn.execute(statement)).all()
+
+    def _among(self, ids: list[int]) -> ColumnElement[bool]:
+        # One array parameter on PostgreSQL: a statement with a thousand parameters is
+        # prepared afresh for every batch size, which costs more than running it.
+        if self._postgres:
+            return outbox.c.id == any_(bindparam("ids", ids, type_=ARRAY(BigInteger())))
+        return outbox.c.id.in_(ids)
 
     async def _publish(self, rows: Sequence[Any]) -> _Outcome:
         outcome = _Outcome()
@@ -261,9 +271,8 @@ class OutboxRelay:
     async def _record(self, conn: AsyncConnection, outcome: _Outcome) -> None:
         now = datetime.now(UTC)
         if outcome.acked:
-            await conn.execute(
-                update(outbox).where(outbox.c.id.in_(outcome.acked)).values(published_at=now)
-            )
+            acked = update(outbox).where(self._among(outcome.acked))
+            await conn.execute(acked.values(published_at=now))
         for row_id, error in outcome.refused.items():
             await conn.execute(
                 update(outbox)
@@ -272,13 +281,19 @@ class OutboxRelay:
             )
 
     async def _ensure_topics(self, producer: AIOKafkaProducer, topics: set[str]) -> None:
-        # Fresh metadata on every batch: a restarted embedded broker has lost its topics, yet
-        # accepts records for them from a producer with cached metadata, then wipes them when
-        # the topic is created. Creating first keeps every record (one round trip per batch).
+        # A restarted embedded broker has lost its topics, yet accepts records for them from a
+        # producer with cached metadata, then wipes them when the topic is created. So unless
+        # the topics were seen a moment ago, with no failure since, look again and create
+        # what is missing before sending. (A restart takes longer than that moment.)
+        fresh = time.monotonic() - self._topics_checked_at < 1.0
+        if fresh and topics <= self._topics_seen:
+            return
         cluster = await producer.client.fetch_all_metadata()
         missing = topics - set(cluster.topics())
         if missing:
             await ensure_topics(self._settings, missing)
+        self._topics_seen = topics | set(cluster.topics())
+        self._topics_checked_at = time.monotonic()
 
     async def _failed(self, exc: BaseException) -> None:
         self.metrics.failures.inc()
@@ -286,6 +301,7 @@ class OutboxRelay:
         if message != self.last_error:
             log.warning("outbox relay cannot publish, will retry: %s", message)
         self.last_error = message
+        self._topics_checked_at = 0.0  # the broker may be a new one when it answers again
 
     async def _purge_published(self) -> None:
         cutoff = datetime.now(UTC) - self._retention
