@@ -1,6 +1,7 @@
 # Flightdeck. `make run` runs the platform on its embedded defaults; `make test` checks it.
 SHELL := /bin/bash
-UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+# uv from PATH, else the one pip installs as a Python module.
+UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
 .PHONY: run test lint fmt schemas bench install clean help
@@ -9,7 +10,7 @@ help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 install:  ## install uv if missing, then the workspace (all services, libs, dev tools)
-	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
 	@$(UV) sync --frozen --quiet || $(UV) sync --quiet
 
 run: install  ## run the embedded broker and all six services (Ctrl-C stops everything)

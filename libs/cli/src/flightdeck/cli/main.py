@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from pathlib import Path
 from typing import Annotated
@@ -140,7 +139,7 @@ def dlq_list(consumer: ServiceName) -> None:
     kafka = service(consumer).settings().kafka()
     letters = asyncio.run(read_dead_letters(kafka, consumer))
     for letter in letters:
-        typer.echo(json.dumps(letter.summary()))
+        typer.echo(letter.summary().model_dump_json())
     if not letters:
         typer.echo(f"no dead letters for {consumer} on {kafka.bootstrap_servers}", err=True)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from pydantic import BaseModel
 
 from flightdeck.events.consumer import DLQ_HEADERS
 from flightdeck.events.kafka import (
@@ -43,23 +44,29 @@ class DeadLetter:
     original_partition: int
     original_offset: int
 
-    def summary(self) -> dict[str, Any]:
-        """A JSON-friendly view (without the payload)."""
-        return {
-            "consumer": self.consumer,
-            "partition": self.partition,
-            "offset": self.offset,
-            "key": self.key.decode(errors="replace") if self.key is not None else None,
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "error": self.error,
-            "error_type": self.error_type,
-            "attempts": self.attempts,
-            "failed_at": self.failed_at,
-            "original_topic": self.original_topic,
-            "original_partition": self.original_partition,
-            "original_offset": self.original_offset,
-        }
+    def summary(self) -> DeadLetterSummary:
+        """What operators see (the payload stays on the topic)."""
+        fields = {name: getattr(self, name) for name in DeadLetterSummary.model_fields}
+        fields["key"] = self.key.decode(errors="replace") if self.key is not None else None
+        return DeadLetterSummary(**fields)
+
+
+class DeadLetterSummary(BaseModel):
+    """A dead letter as listed by the CLI and the admin endpoint."""
+
+    consumer: str
+    partition: int
+    offset: int
+    key: str | None
+    event_id: str | None
+    event_type: str | None
+    error: str
+    error_type: str
+    attempts: int
+    failed_at: str
+    original_topic: str
+    original_partition: int
+    original_offset: int
 
 
 @asynccontextmanager

@@ -16,7 +16,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import text
 
-from flightdeck.events.deadletters import read_dead_letters, replay_dead_letters
+from flightdeck.events.deadletters import (
+    DeadLetterSummary,
+    read_dead_letters,
+    replay_dead_letters,
+)
 from flightdeck.events.kafka import broker_reachable
 from flightdeck.kit.context import ServiceContext
 from flightdeck.kit.deps import Admin, Ctx, Operator
@@ -86,22 +90,6 @@ async def metrics(context: Ctx) -> Response:
     return Response(generate_latest(context.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-class DeadLetterView(BaseModel):
-    consumer: str
-    partition: int
-    offset: int
-    key: str | None
-    event_id: str | None
-    event_type: str | None
-    error: str
-    error_type: str
-    attempts: int
-    failed_at: str
-    original_topic: str
-    original_partition: int
-    original_offset: int
-
-
 class ReplayRequest(BaseModel):
     """Which dead letters to put back: the listed events, or explicitly all of them."""
 
@@ -120,10 +108,10 @@ class ReplayRequest(BaseModel):
 @router.get("/admin/dlq", summary="Records this service's consumer dead-lettered")
 async def list_dead_letters(
     context: Ctx, _caller: Operator, limit: int = Query(100, ge=1, le=10_000)
-) -> list[DeadLetterView]:
+) -> list[DeadLetterSummary]:
     async with _broker_call("list dead letters"):
         letters = await read_dead_letters(context.kafka, context.name, limit=limit)
-    return [DeadLetterView(**letter.summary()) for letter in letters]
+    return [letter.summary() for letter in letters]
 
 
 @router.post("/admin/dlq/replay", summary="Publish dead letters back onto their topics")
