@@ -6,10 +6,12 @@ ReleasePlanned and ChangeRejected into a table, so tests can count effects.
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import StreamingResponse
 from opentelemetry import trace
 from pydantic import BaseModel, Field
@@ -76,8 +78,6 @@ router = APIRouter()
 
 @router.post("/ledger", status_code=201)
 async def add_entry(entry: LedgerEntry, context: Ctx, caller: Releaser) -> dict[str, Any]:
-    import uuid
-
     ident = uuid.uuid4().hex
     uow = context.uow()
     async with uow:
@@ -130,6 +130,62 @@ async def clear_entries(context: Ctx, _caller: Releaser) -> dict[str, int]:
     async with context.engine.begin() as conn:
         result = await conn.execute(delete(ledger))
     return {"deleted": int(result.rowcount)}
+
+
+FOLLOW_UPS: list[asyncio.Task[None]] = []
+
+
+@router.post("/ledger/follow-up", status_code=202)
+async def add_later(entry: LedgerEntry, context: Ctx, caller: Releaser) -> dict[str, str]:
+    """Answers at once and writes the entry from a task the request started."""
+
+    async def write() -> None:
+        await asyncio.sleep(0.05)
+        async with context.uow() as uow:
+            await uow.session.execute(
+                insert(ledger).values(
+                    id=uuid.uuid4().hex,
+                    name=entry.name,
+                    planned_start=entry.planned_start,
+                    created_by=caller.subject,
+                )
+            )
+            await uow.commit()
+
+    FOLLOW_UPS.append(asyncio.create_task(write()))
+    return {"status": "accepted"}
+
+
+@router.post("/ledger/core", status_code=201)
+async def add_with_core(
+    entry: LedgerEntry, context: Ctx, caller: Releaser, fail_after: bool = False, tx: bool = True
+) -> dict[str, str]:
+    """Writes without a unit of work (through `context.transaction`, or the bare engine when
+    `tx` is false), then fails when asked to."""
+    values = {
+        "id": uuid.uuid4().hex,
+        "name": entry.name,
+        "planned_start": entry.planned_start,
+        "created_by": caller.subject,
+    }
+    if tx:
+        async with context.transaction() as conn:
+            await conn.execute(insert(ledger).values(**values))
+    else:
+        async with context.engine.begin() as conn:
+            await conn.execute(insert(ledger).values(**values))
+    if fail_after:
+        raise RuntimeError("failed after the commit")
+    return {"id": values["id"]}
+
+
+@router.post("/ledger/slow-tail", status_code=201)
+async def add_with_slow_tail(
+    entry: LedgerEntry, context: Ctx, caller: Releaser, background: BackgroundTasks
+) -> dict[str, str]:
+    """Answers, then keeps a background task busy for a second."""
+    background.add_task(asyncio.sleep, 1.0)
+    return {"name": entry.name}
 
 
 @router.post("/webhooks/ping", status_code=202)

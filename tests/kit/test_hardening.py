@@ -78,6 +78,7 @@ async def test_an_attempt_whose_key_was_taken_over_cannot_commit(databases: Any)
                 update(idempotency_keys).values(created_at=datetime.now(UTC) - stale)
             )
         assert (await store.begin(second, "same"))[0] is Outcome.NEW
+        first.task = asyncio.current_task()
         token = idempotency.current_claim.set(first)
         try:
             async with UnitOfWork(session_factory(engine)) as uow:
@@ -102,6 +103,7 @@ async def test_a_committed_request_is_never_run_again(databases: Any) -> None:
     claim = Claim("caller", "k2", "attempt-1")
     try:
         assert (await store.begin(claim, "body"))[0] is Outcome.NEW
+        claim.task = asyncio.current_task()
         token = idempotency.current_claim.set(claim)
         try:
             async with UnitOfWork(session_factory(engine)) as uow:
@@ -263,3 +265,126 @@ def test_a_revoked_admin_token_is_replaced_by_make_run(tmp_path: Path) -> None:
     assert created
     assert replacement != token
     assert TokenStore(tokens_file).authenticate(replacement) is not None
+
+
+async def test_work_a_request_started_commits_despite_its_idempotency_key(
+    start_sample: Any, tokens: Tokens
+) -> None:
+    headers = {**tokens.headers("rita", "releaser"), "Idempotency-Key": "follow-up-1"}
+    async with start_sample(**QUIET) as client:
+        response = await client.post("/ledger/follow-up", json=ENTRY, headers=headers)
+        assert response.status_code == 202
+        await asyncio.gather(*sample.FOLLOW_UPS)
+        results = [task.exception() for task in sample.FOLLOW_UPS]
+        sample.FOLLOW_UPS.clear()
+        assert results == [None]
+        assert await ledger_size(client) == 1
+
+
+@pytest.mark.parametrize("tx", [True, False], ids=["context.transaction", "bare engine"])
+async def test_a_request_that_committed_then_failed_is_not_run_again(
+    start_sample: Any, tokens: Tokens, tx: bool
+) -> None:
+    headers = {**tokens.headers("rita", "releaser"), "Idempotency-Key": f"core-{tx}"}
+    url = f"/ledger/core?fail_after=true&tx={str(tx).lower()}"
+    async with start_sample(**QUIET) as client:
+        assert_problem(await client.post(url, json=ENTRY, headers=headers), 500)
+        retry = await client.post(url, json=ENTRY, headers=headers)
+        body = assert_problem(retry, 409)
+        assert "carried out" in body["detail"]
+        assert await ledger_size(client) == 1
+
+
+async def test_a_client_gone_mid_upload_leaves_its_key_unused(
+    start_sample: Any, tokens: Tokens
+) -> None:
+    headers = [
+        (b"authorization", tokens.headers("rita", "releaser")["Authorization"].encode()),
+        (b"idempotency-key", b"dropped-1"),
+        (b"content-type", b"application/json"),
+    ]
+    async with start_sample(**QUIET) as client:
+        messages = iter(
+            [
+                {"type": "http.request", "body": b'{"name": "spr', "more_body": True},
+                {"type": "http.disconnect"},
+            ]
+        )
+
+        async def receive() -> dict[str, Any]:
+            return next(messages)
+
+        async def send(message: dict[str, Any]) -> None:
+            raise AssertionError(f"nothing should be sent to a client that left: {message}")
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/ledger",
+            "raw_path": b"/ledger",
+            "query_string": b"",
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 1),
+            "server": ("sample", 80),
+            "state": {},
+        }
+        await client.app(scope, receive, send)
+        full = await client.post(
+            "/ledger",
+            json=ENTRY,
+            headers={**tokens.headers("rita", "releaser"), "Idempotency-Key": "dropped-1"},
+        )
+        assert full.status_code == 201
+
+
+async def test_large_responses_are_not_kept_and_run_again(
+    start_sample: Any, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(idempotency, "MAX_STORED_BYTES", 100)
+    headers = {**tokens.headers("vic", "viewer"), "Idempotency-Key": "big-export"}
+    async with start_sample(**QUIET) as client:
+        first = await client.post("/ledger/export", headers=headers)
+        again = await client.post("/ledger/export", headers=headers)
+        assert first.status_code == again.status_code == 200
+        assert "idempotent-replayed" not in again.headers
+        assert again.text == first.text
+
+
+async def test_the_response_is_kept_before_background_tasks_end(
+    start_sample: Any, tokens: Tokens
+) -> None:
+    headers = {**tokens.headers("rita", "releaser"), "Idempotency-Key": "slow-tail"}
+    async with start_sample(**QUIET) as client:
+        first = asyncio.create_task(client.post("/ledger/slow-tail", json=ENTRY, headers=headers))
+        await asyncio.sleep(0.4)  # the response is out; the background task still runs
+        retry = await client.post("/ledger/slow-tail", json=ENTRY, headers=headers)
+        await first
+    assert retry.status_code == 201
+    assert retry.headers["idempotent-replayed"] == "true"
+
+
+async def test_tokens_without_ids_scope_keys_by_subject(start_sample: Any, backend: str) -> None:
+    import hashlib
+
+    subject = "integration-" + "x" * 120
+    inline = json.dumps(
+        {
+            "tokens": [
+                {
+                    "subject": subject,
+                    "roles": ["releaser"],
+                    "sha256": hashlib.sha256(b"fd_inline").hexdigest(),
+                }
+            ]
+        }
+    )
+    headers = {"Authorization": "Bearer fd_inline", "Idempotency-Key": "inline-1"}
+    async with start_sample(tokens_json=inline, **QUIET) as client:
+        first = await client.post("/ledger", json=ENTRY, headers=headers)
+        again = await client.post("/ledger", json=ENTRY, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"

@@ -243,6 +243,8 @@ class ConsumerRunner:
     async def _commit(
         self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata]
     ) -> None:
+        # aiokafka refuses the whole commit if one partition was revoked meanwhile.
+        offsets = {tp: meta for tp, meta in offsets.items() if tp in consumer.assignment()}
         if not offsets:
             return
         for attempt in range(1, 3):
@@ -292,28 +294,24 @@ class ConsumerRunner:
         done[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
 
     async def _decode(self, record: ConsumerRecord) -> Envelope[Any] | None:
-        ce_type = next(
-            (v.decode(errors="replace") for k, v in record.headers if k == "ce_type"), None
-        )
-        if self._accepts is not None and ce_type not in self._accepts:
+        raw_type = next((value for key, value in record.headers if key == "ce_type"), None)
+        ce_type = raw_type.decode(errors="replace") if raw_type is not None else None
+        if self._accepts is not None and ce_type is not None and ce_type not in self._accepts:
             self.metrics.skipped.labels(record.topic).inc()
             return None
+        where = f"{record.topic}:{record.partition}@{record.offset}"
         try:
             return decode(record.value, record.headers)
         except UnknownEventType as exc:
-            log.debug("skipping %s: %s", record.topic, exc.reason)
+            log.debug("skipping %s: %s", where, exc.reason)
             self.metrics.skipped.labels(record.topic).inc()
-            return None
         except DecodeError as exc:
-            log.error(
-                "malformed record %s:%d@%d: %s",
-                record.topic,
-                record.partition,
-                record.offset,
-                exc.reason,
-            )
+            log.error("malformed record %s: %s", where, exc.reason)
             await self._dead_letter(record, exc, attempts=1)
-            return None
+        except Exception as exc:  # whatever a record holds, it must never stall its partition
+            log.exception("undecodable record %s", where)
+            await self._dead_letter(record, exc, attempts=1)
+        return None
 
     async def _process(self, record: ConsumerRecord, envelope: Envelope[Any]) -> None:
         with (

@@ -123,7 +123,8 @@ def _letter(consumer: str, record: ConsumerRecord) -> DeadLetter:
 
 def _text_headers(headers: Any) -> Iterator[tuple[str, str]]:
     for name, value in headers:
-        yield name, value.decode(errors="replace")
+        if value is not None:
+            yield name, value.decode(errors="replace")
 
 
 async def replay_dead_letters(

@@ -198,8 +198,9 @@ class OutboxRelay:
         return outcome
 
     async def _drain_single(self) -> _Outcome:
-        # SQLite: no lock is held while publishing (it would stall every API write).
-        async with self._engine.begin() as conn:
+        # SQLite: no lock is held while publishing (it would stall every API write), and the
+        # batch is read without taking the write lock (one relay per file: the lease).
+        async with self._reader.begin() as conn:
             rows = await self._next_batch(conn)
         if not rows:
             return _Outcome()

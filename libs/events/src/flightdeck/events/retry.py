@@ -9,22 +9,44 @@ from dataclasses import dataclass, field
 from aiokafka.errors import KafkaError
 from sqlalchemy import exc as sa_exc
 
-TRANSIENT_SQLSTATES = ("40001", "40P01", "08", "57P")
-"""Serialization failure, deadlock, connection exceptions, operator intervention."""
+TRANSIENT_SQLSTATES = ("08", "40001", "40P01", "53", "55P03", "57P")
+"""PostgreSQL: connection exceptions, serialization failure, deadlock, insufficient resources
+(too many connections, out of memory, disk full), lock not available, operator intervention."""
+
+TRANSIENT_SQLITE = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_IOERR",
+    "SQLITE_CANTOPEN",
+    "SQLITE_FULL",
+)
+"""SQLite: busy or locked database, I/O trouble, full disk (extended codes included). Not
+schema or SQL errors, which sqlite3 also raises as OperationalError."""
 
 
 def is_transient(error: BaseException) -> bool:
-    """Whether `error` says the infrastructure is briefly unavailable, not that the event is bad."""
+    """Whether `error` says the infrastructure is briefly unavailable, not that the event (or
+    the handler) is wrong."""
     if isinstance(error, (ConnectionError, TimeoutError, sa_exc.TimeoutError, KafkaError)):
         return True
     if isinstance(error, sa_exc.DBAPIError):
-        if error.connection_invalidated or isinstance(
-            error, (sa_exc.OperationalError, sa_exc.InterfaceError)
-        ):
-            return True
-        sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-        return bool(sqlstate) and str(sqlstate).startswith(TRANSIENT_SQLSTATES)
-    return isinstance(error, OSError)
+        return error.connection_invalidated or _transient_driver_error(error.orig)
+    return False
+
+
+def _transient_driver_error(orig: BaseException | None, depth: int = 0) -> bool:
+    if orig is None or depth > 3:
+        return False
+    if isinstance(orig, (ConnectionError, TimeoutError)):
+        return True
+    sqlite_name = getattr(orig, "sqlite_errorname", None)
+    if sqlite_name is not None:
+        return str(sqlite_name).startswith(TRANSIENT_SQLITE)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate:
+        return str(sqlstate).startswith(TRANSIENT_SQLSTATES)
+    # SQLAlchemy's asyncpg adapter wraps the driver's exception: look at what it wraps.
+    return _transient_driver_error(orig.__cause__, depth + 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,7 @@ class TokenStore:
         self._recheck = recheck_seconds
         self._entries: list[_Entry] = list(self._inline)
         self._fingerprint: bytes | None = None
+        self._broken: bytes | None = None
         self._checked_at = 0.0
         self._reload()
 
@@ -120,8 +121,15 @@ class TokenStore:
             return False
         try:
             document = json.loads(content) if content else {"tokens": []}
-        except ValueError:
-            return False  # half-written: keep the tokens we had and look again later
+        except ValueError as exc:
+            if fingerprint != self._broken:  # once per version of the file, not per request
+                log.warning(
+                    "the tokens file %s is not valid JSON (%s); keeping the tokens read before",
+                    self._path,
+                    exc,
+                )
+                self._broken = fingerprint
+            return False
         self._entries = self._inline + _parse(document)
         self._fingerprint = fingerprint
         return True

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from flightdeck.events.consumer import ConsumerRunner
 from flightdeck.events.envelope import Envelope
 from flightdeck.events.kafka import KafkaSettings, ProducerHandle
 from flightdeck.events.relay import OutboxRelay
+from flightdeck.kit import idempotency
 from flightdeck.kit.auth import TokenStore
 from flightdeck.kit.idempotency import IdempotencyStore
 from flightdeck.kit.settings import ServiceSettings
@@ -46,6 +48,14 @@ class ServiceContext:
     clock: Callable[[], datetime] = utc_now
     extras: dict[str, Any] = field(default_factory=dict)
     """Service-specific objects built at startup (clients, caches)."""
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction outside a unit of work (Core statements, no events). Like the
+        unit of work, it confirms the request's Idempotency-Key in the same commit."""
+        async with self.engine.begin() as conn:
+            yield conn
+            await idempotency.confirm(conn)
 
     def uow(self, cause: Envelope[Any] | None = None) -> Any:
         """A unit of work of this service; for a consumed event, one that claims its inbox."""

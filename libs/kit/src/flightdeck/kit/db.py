@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from flightdeck.kit.idempotency import note_commit
+
 READONLY = "flightdeck_readonly"
 """Execution option marking connections that only read (see `readonly`)."""
 
@@ -29,11 +31,14 @@ def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> Asyn
     kwargs.setdefault("json_serializer", _to_json)
     kwargs.setdefault("json_deserializer", orjson.loads)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database, foreign_keys=foreign_keys, **kwargs)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+        engine = _sqlite_engine(url, parsed.database, foreign_keys=foreign_keys, **kwargs)
+    else:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 10)
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "commit", lambda _connection: note_commit())
+    return engine
 
 
 def _sqlite_engine(

@@ -4,10 +4,13 @@
   deduplicated (it gets its 401). Webhook paths deduplicate by the sender's delivery id instead.
 - The same key with a different request (body, path, content type, If-Match) is a 422.
 - A retry that arrives while the first attempt runs gets a 409.
-- The key row is claimed by one attempt (`attempt`). The unit of work marks it `committed` in
-  the same transaction as the use case's changes, so an attempt that was given up on (after
-  `IN_PROGRESS_TIMEOUT`) can never commit after its replacement, and a request whose changes
-  committed is never run again, even if recording its response failed.
+- The key row is claimed by one attempt (`attempt`). The unit of work (or
+  `ServiceContext.transaction`) marks it `committed` in the same transaction as the use case's
+  changes, so an attempt that was given up on (after `IN_PROGRESS_TIMEOUT`) can never commit
+  after its replacement, and a request whose changes committed is never run again, even if
+  recording its response failed (retries then get 409 "unrecorded").
+- Responses larger than `MAX_STORED_BYTES` (exports) are not kept: a retry of a request that
+  changed nothing simply runs again.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
@@ -37,6 +40,7 @@ from flightdeck.kit.tables import idempotency_keys
 log = logging.getLogger(__name__)
 
 IN_PROGRESS_TIMEOUT = timedelta(minutes=2)
+MAX_STORED_BYTES = 1024 * 1024
 NOT_STORED = frozenset({401, 403})
 REPLAYED_HEADERS = frozenset({"content-type", "location", "etag"})
 
@@ -49,13 +53,28 @@ class Outcome(Enum):
     UNRECORDED = "unrecorded"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Claim:
-    """The key an attempt holds while it runs."""
+    """The key one attempt holds while its request is served.
+
+    Only the request's own task, while the request is open, confirms the claim: a task the
+    request started (which inherits the context) commits as if no key had been sent.
+    """
 
     scope: str
     key: str
     attempt: str
+    task: asyncio.Task[object] | None = None
+    open: bool = True
+    committed: bool = False
+    finished: bool = field(default=False)
+
+    def active(self) -> bool:
+        """Whether the caller is this request, still being served."""
+        try:
+            return self.open and asyncio.current_task() is self.task
+        except RuntimeError:  # no running loop (a worker thread): not the request's task
+            return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,20 +102,24 @@ class SupersededAttempt(Problem):
 async def confirm(session: AsyncSession | AsyncConnection) -> None:
     """Inside the use case's transaction: record that the request's changes commit with it."""
     claim = current_claim.get()
-    if claim is None:
+    if claim is None or not claim.active():
         return
     result = await session.execute(
         update(idempotency_keys)
-        .where(
-            idempotency_keys.c.scope == claim.scope,
-            idempotency_keys.c.key == claim.key,
-            idempotency_keys.c.attempt == claim.attempt,
-            idempotency_keys.c.state.in_(("in_progress", "committed")),
-        )
+        .where(_owned(claim), idempotency_keys.c.state.in_(("in_progress", "committed")))
         .values(state="committed")
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         raise SupersededAttempt
+    claim.committed = True
+
+
+def note_commit() -> None:
+    """A transaction committed outside the unit of work (engine-level hook): the request may
+    have changed state, so it must not be run again even if it fails."""
+    claim = current_claim.get()
+    if claim is not None and claim.active():
+        claim.committed = True
 
 
 class IdempotencyStore:
@@ -108,6 +131,15 @@ class IdempotencyStore:
 
     async def begin(self, claim: Claim, fingerprint: str) -> tuple[Outcome, Stored | None]:
         """Claim the key for this attempt, or say what happened to it before."""
+        for _ in range(3):  # the row can vanish between our insert and read (an abandon)
+            found = await self._begin_once(claim, fingerprint)
+            if found is not None:
+                return found
+        return Outcome.IN_PROGRESS, None
+
+    async def _begin_once(
+        self, claim: Claim, fingerprint: str
+    ) -> tuple[Outcome, Stored | None] | None:
         now = datetime.now(UTC)
         key = (idempotency_keys.c.scope == claim.scope) & (idempotency_keys.c.key == claim.key)
         async with self._engine.begin() as conn:
@@ -125,7 +157,9 @@ class IdempotencyStore:
             )
             if inserted.rowcount:
                 return Outcome.NEW, None
-            row = (await conn.execute(select(idempotency_keys).where(key))).one()
+            row = (await conn.execute(select(idempotency_keys).where(key))).one_or_none()
+            if row is None:
+                return None
             if row.fingerprint != fingerprint:
                 return Outcome.MISMATCH, None
             if row.state == "done":
@@ -133,48 +167,35 @@ class IdempotencyStore:
                 return Outcome.REPLAY, Stored(row.status, headers, row.body)
             if row.state == "committed":
                 return Outcome.UNRECORDED, None
-            created = (
-                row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-            )
+            created = row.created_at.replace(tzinfo=row.created_at.tzinfo or UTC)
             if now - created <= IN_PROGRESS_TIMEOUT:
                 return Outcome.IN_PROGRESS, None
             # The earlier attempt died (or is hopelessly slow): take over, unless another
             # retry just did. Its unit of work can no longer confirm the key.
             taken = await conn.execute(
                 update(idempotency_keys)
-                .where(
-                    key,
-                    idempotency_keys.c.attempt == row.attempt,
-                    idempotency_keys.c.state == "in_progress",
-                )
+                .where(key, idempotency_keys.c.attempt == row.attempt)
+                .where(idempotency_keys.c.state == "in_progress")
                 .values(attempt=claim.attempt, created_at=now)
             )
             return (Outcome.NEW, None) if taken.rowcount else (Outcome.IN_PROGRESS, None)
 
     async def finish(self, claim: Claim, response: Stored) -> None:
         """Keep the response for replays (retried: a lost response means 409s, not reruns)."""
-        for attempt in range(3):
-            try:
-                async with self._engine.begin() as conn:
-                    await conn.execute(
-                        update(idempotency_keys)
-                        .where(_owned(claim))
-                        .values(
-                            state="done",
-                            status=response.status,
-                            headers=json.dumps(response.headers),
-                            body=response.body,
-                        )
-                    )
-                return
-            except Exception:
-                if attempt == 2:
-                    log.exception("could not record the response for Idempotency-Key %s", claim.key)
-                    return
-                await asyncio.sleep(0.1 * (attempt + 1))
+        values = {
+            "state": "done",
+            "status": response.status,
+            "headers": json.dumps(response.headers),
+            "body": response.body,
+        }
+        await self._set(claim, values, "record the response")
 
-    async def abandon(self, claim: Claim) -> None:
-        """Forget a key whose attempt changed nothing, so that a retry runs again."""
+    async def settle_unstored(self, claim: Claim) -> None:
+        """No response to keep: if the request changed state, retries get 409 "unrecorded";
+        if it changed nothing, forget the key so that a retry runs again."""
+        if claim.committed:
+            await self._set(claim, {"state": "committed"}, "mark the key carried out")
+            return
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(
@@ -185,13 +206,26 @@ class IdempotencyStore:
         except Exception:
             log.exception("could not release Idempotency-Key %s", claim.key)
 
+    async def _set(self, claim: Claim, values: dict[str, object], what: str) -> None:
+        for attempt in range(3):
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(
+                        update(idempotency_keys).where(_owned(claim)).values(**values)
+                    )
+                return
+            except Exception:
+                if attempt == 2:
+                    log.exception("could not %s for Idempotency-Key %s", what, claim.key)
+                    return
+                await asyncio.sleep(0.1 * (attempt + 1))
+
     async def purge(self, older_than: datetime) -> None:
         """Drop keys past their retention."""
         cutoff = older_than.astimezone(UTC)
         async with self._engine.begin() as conn:
-            await conn.execute(
-                delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff)
-            )
+            expired = delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff)
+            await conn.execute(expired)
 
 
 def _owned(claim: Claim) -> ColumnElement[bool]:
@@ -228,16 +262,17 @@ class IdempotentPosts:
             await self.app(scope, receive, send)
             return
         if not 1 <= len(key) <= 255:
-            problem = Problem(
-                422, "Idempotency-Key must be 1 to 255 characters", slug="invalid-idempotency-key"
-            )
+            detail = "Idempotency-Key must be 1 to 255 characters"
+            problem = Problem(422, detail, slug="invalid-idempotency-key")
             await send_problem(scope, receive, send, problem)
             return
         body = await _read_body(receive)
+        if body is None:  # the client went away mid-upload: nobody to answer, nothing claimed
+            return
         claim = Claim(scope=caller, key=key, attempt=uuid.uuid4().hex)
         outcome, stored = await store.begin(claim, _fingerprint(scope, body))
         if outcome is Outcome.NEW:
-            await self._run(scope, receive, send, body, store, claim)
+            await _Attempt(self.app, store, claim, body).run(scope, receive, send)
         elif outcome is Outcome.REPLAY and stored is not None:
             await _replay(send, stored)
         else:
@@ -252,52 +287,76 @@ class IdempotentPosts:
         principal = tokens.authenticate(token.strip())
         if principal is None:
             return None
-        return principal.token_id or principal.subject
+        if principal.token_id:
+            return principal.token_id
+        return "sub:" + hashlib.sha256(principal.subject.encode()).hexdigest()[:56]
 
-    async def _run(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        body: bytes,
-        store: IdempotencyStore,
-        claim: Claim,
-    ) -> None:
-        status = 500
-        headers: list[tuple[str, str]] = []
-        chunks: list[bytes] = []
-        complete = delivered = False
+
+class _Attempt:
+    """One run of the app under a claimed key, recording its response for replays."""
+
+    def __init__(self, app: ASGIApp, store: IdempotencyStore, claim: Claim, body: bytes) -> None:
+        self.app, self.store, self.claim, self.body = app, store, claim, body
+        self.status = 500
+        self.headers: list[tuple[str, str]] = []
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.delivered = False
+
+    async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.claim.task = asyncio.current_task()
+        token = current_claim.set(self.claim)
 
         async def replay_receive() -> Message:
-            nonlocal delivered
-            if delivered:
+            if self.delivered:
                 return await receive()  # waits for the client's disconnect, as the server would
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            self.delivered = True
+            return {"type": "http.request", "body": self.body, "more_body": False}
 
         async def capture(message: Message) -> None:
-            nonlocal status, complete
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers.extend(
-                    (k.decode("latin-1"), v.decode("latin-1"))
-                    for k, v in message.get("headers", [])
-                    if k.decode("latin-1").lower() in REPLAYED_HEADERS
-                )
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                complete = not message.get("more_body", False)
-            await send(message)
+            final = message["type"] == "http.response.body" and not message.get("more_body")
+            if final:  # record before the client can see the response end (and retry)
+                await self._saw(message)
+                await send(message)
+            else:
+                await send(message)
+                await self._saw(message)
 
-        token = current_claim.set(claim)
         try:
             await self.app(scope, replay_receive, capture)
         finally:
             current_claim.reset(token)
-            if complete and status < 500 and status not in NOT_STORED:
-                await store.finish(claim, Stored(status, headers, b"".join(chunks)))
-            else:
-                await store.abandon(claim)
+            self.claim.open = False
+            if not self.claim.finished:
+                await self.store.settle_unstored(self.claim)
+
+    async def _saw(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = [
+                (k.decode("latin-1"), v.decode("latin-1"))
+                for k, v in message.get("headers", [])
+                if k.decode("latin-1").lower() in REPLAYED_HEADERS
+            ]
+            return
+        if message["type"] != "http.response.body":
+            return
+        chunk = message.get("body", b"")
+        self.size += len(chunk)
+        if self.size <= MAX_STORED_BYTES:
+            self.chunks.append(chunk)
+        if message.get("more_body", False):
+            return
+        # The response is complete: record it now (background tasks may still run).
+        storable = (
+            self.size <= MAX_STORED_BYTES and self.status < 500 and self.status not in NOT_STORED
+        )
+        self.claim.open = False
+        if storable:
+            self.claim.finished = True
+            await self.store.finish(
+                self.claim, Stored(self.status, self.headers, b"".join(self.chunks))
+            )
 
 
 def _fingerprint(scope: Scope, body: bytes) -> str:
@@ -314,35 +373,29 @@ def _fingerprint(scope: Scope, body: bytes) -> str:
 
 def _refusal(outcome: Outcome) -> Problem:
     if outcome is Outcome.MISMATCH:
-        return Problem(
-            422,
-            "this Idempotency-Key was used for a different request",
-            slug="idempotency-key-reused",
-        )
+        detail = "this Idempotency-Key was used for a different request"
+        return Problem(422, detail, slug="idempotency-key-reused")
     if outcome is Outcome.UNRECORDED:
         return Problem(
             409,
             "the request with this Idempotency-Key was carried out, but its response was not "
-            "recorded; read the resource to see the result",
+            "kept; read the resource to see the result",
             slug="idempotency-key-unrecorded",
         )
-    return Problem(
-        409,
-        "a request with this Idempotency-Key is still running",
-        slug="idempotency-key-in-progress",
-    )
+    detail = "a request with this Idempotency-Key is still running"
+    return Problem(409, detail, slug="idempotency-key-in-progress")
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client disconnected before sending it."""
     chunks = []
     while True:
         message = await receive()
-        if message["type"] != "http.request":
-            break
+        if message["type"] == "http.disconnect":
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return b"".join(chunks)
 
 
 async def _replay(send: Send, stored: Stored) -> None:

@@ -155,7 +155,8 @@ async def running(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan started, and an HTTP client talking to it in-process."""
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        # Like a real server: an unhandled error is a 500 answer, not an exception in the client.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=base_url, timeout=30) as client:
             yield client
 
