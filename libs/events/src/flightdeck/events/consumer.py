@@ -20,7 +20,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from flightdeck.events import logcontext
 from flightdeck.events.codec import DecodeError, UnknownEventType, decode
 from flightdeck.events.envelope import Envelope
-from flightdeck.events.kafka import KafkaSettings, ProducerHandle, ensure_topics, new_consumer
+from flightdeck.events.kafka import (
+    KafkaSettings,
+    ProducerHandle,
+    bounded,
+    cancelled_from_outside,
+    ensure_topics,
+    new_consumer,
+)
 from flightdeck.events.retry import RetryPolicy
 from flightdeck.events.topics import retry_topic
 from flightdeck.events.tracing import consumer_span, trace_id_of
@@ -125,6 +132,11 @@ class ConsumerRunner:
         """Finish the record in hand, commit what is done, and leave the group."""
         self._stopping.set()
 
+    @property
+    def stopping(self) -> bool:
+        """Whether `stop` was called."""
+        return self._stopping.is_set()
+
     def lag(self) -> dict[str, int]:
         """Per `topic:partition`: high-water mark of fetched records minus committed offset."""
         consumer = self._consumer
@@ -151,6 +163,14 @@ class ConsumerRunner:
                 except _Stale as exc:
                     log.warning("consumer %s is stale (%s); re-creating it", self.group, exc)
                     self.metrics.restarts.inc()
+                except asyncio.CancelledError as exc:
+                    if cancelled_from_outside():
+                        raise
+                    # aiokafka cancels its own internal calls when the broker vanishes; such a
+                    # CancelledError is a failure of this consumer, not a request to stop.
+                    log.warning("consumer %s was interrupted (%r); re-creating it", self.group, exc)
+                    self.metrics.restarts.inc()
+                    await self._pause(backoff)
                 except Exception as exc:  # never die: log, wait, start over
                     level = (
                         logging.WARNING if isinstance(exc, (KafkaError, OSError)) else logging.ERROR
@@ -179,17 +199,23 @@ class ConsumerRunner:
             self.assigned.clear()
             self._consumer = None
             try:
-                await asyncio.wait_for(consumer.stop(), 10)
+                await bounded(consumer.stop(), 10)
             except Exception as exc:  # a stuck consumer must not keep us from re-creating it
                 log.debug("consumer stop failed: %s", exc)
 
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:
-        idle_since = time.monotonic()
+        idle_since = outside_group_since = time.monotonic()
         fetch_failures = 0
         while not self._stopping.is_set():
             if time.monotonic() - idle_since > self._stale_after / 2:
                 await self._check_alive(consumer)
                 idle_since = time.monotonic()
+            if _in_group(consumer):
+                outside_group_since = time.monotonic()
+            elif time.monotonic() - outside_group_since > self._stale_after:
+                # Not "idle with no partitions" (a member of a healthy group has a generation):
+                # joining keeps failing, as after the embedded broker forgot the group.
+                raise _Stale("cannot join the group")
             try:
                 batches = await consumer.getmany(timeout_ms=200)
                 fetch_failures = 0
@@ -230,10 +256,10 @@ class ConsumerRunner:
         """While idle, make sure the broker still knows our group and topics: a restarted
         embedded broker forgets both, and the old consumer would wait forever."""
         try:
-            cluster = await asyncio.wait_for(consumer._client.fetch_all_metadata(), 5)
+            cluster = await bounded(consumer._client.fetch_all_metadata(), 5)
             assignment = sorted(consumer.assignment())
             if assignment:
-                await asyncio.wait_for(consumer.committed(assignment[0]), 5)
+                await bounded(consumer.committed(assignment[0]), 5)
         except (KafkaError, TimeoutError) as exc:
             raise _Stale(f"broker does not answer: {exc}") from exc
         missing = set(self._topics) - set(cluster.topics())
@@ -249,7 +275,7 @@ class ConsumerRunner:
             return
         for attempt in range(1, 3):
             try:
-                await asyncio.wait_for(consumer.commit(offsets), 3)
+                await bounded(consumer.commit(offsets), 3)
             except (CommitFailedError, IllegalStateError) as exc:
                 # The group rebalanced: the new owner gets these records again (idempotent).
                 log.info("commit after a rebalance dropped: %s", exc)
@@ -375,3 +401,11 @@ class ConsumerRunner:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+def _in_group(consumer: AIOKafkaConsumer) -> bool:
+    """Whether the consumer is a member of a formed group generation (with or without
+    partitions). Reads aiokafka's coordinator state; assumes membership if that changes."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    generation = getattr(coordinator, "generation", 1)
+    return bool(consumer.assignment()) or (isinstance(generation, int) and generation >= 0)

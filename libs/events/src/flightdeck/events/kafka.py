@@ -8,7 +8,8 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -16,6 +17,8 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import BaseModel
 
 from flightdeck.events.topics import Topics
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,43 @@ def new_consumer(
     )
 
 
+_abandoned: set[asyncio.Task[Any]] = set()
+
+
+async def bounded(awaitable: Awaitable[T], seconds: float) -> T:
+    """Await at most `seconds`, then raise TimeoutError without waiting any longer.
+
+    `asyncio.wait_for` waits for the cancelled call to finish cancelling; some aiokafka calls
+    (stopping a consumer whose broker vanished) take their time doing so. Those are cancelled
+    and left to end on their own.
+    """
+    task = asyncio.ensure_future(awaitable)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if task in done:
+        return task.result()
+    task.cancel()
+    _abandoned.add(task)
+    task.add_done_callback(_settled)
+    raise TimeoutError(f"no answer within {seconds}s")
+
+
+def cancelled_from_outside() -> bool:
+    """Whether the running task itself was asked to stop, as opposed to a CancelledError
+    leaking out of a library's internal task (aiokafka does that when a broker vanishes)."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
+
+
+def _settled(task: asyncio.Task[Any]) -> None:
+    _abandoned.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("abandoned call ended with %r", task.exception())
+
+
 _creating: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary()
 )
@@ -128,14 +168,14 @@ async def broker_reachable(settings: KafkaSettings, timeout: float = 2.0) -> boo
         request_timeout_ms=int(timeout * 1000),
     )
     try:
-        await asyncio.wait_for(admin.start(), timeout)
-        await asyncio.wait_for(admin.list_topics(), timeout)
+        await bounded(admin.start(), timeout)
+        await bounded(admin.list_topics(), timeout)
     except (KafkaError, OSError, TimeoutError) as exc:
         log.debug("broker not reachable: %s", exc)
         return False
     finally:
         with contextlib.suppress(KafkaError, OSError, TimeoutError):
-            await asyncio.wait_for(admin.close(), timeout)
+            await bounded(admin.close(), timeout)
     return True
 
 
@@ -188,6 +228,6 @@ class ProducerHandle:
 
 async def _quietly_stop(producer: AIOKafkaProducer) -> None:
     try:
-        await asyncio.wait_for(producer.stop(), 10)
+        await bounded(producer.stop(), 10)
     except Exception as exc:  # stopping a broken producer must not mask the original error
         log.debug("producer stop failed: %s", exc)

@@ -21,7 +21,12 @@ from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, delete, func,
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from flightdeck.events.kafka import KafkaSettings, ProducerHandle, ensure_topics
+from flightdeck.events.kafka import (
+    KafkaSettings,
+    ProducerHandle,
+    cancelled_from_outside,
+    ensure_topics,
+)
 from flightdeck.events.tables import outbox
 from flightdeck.events.tracing import producer_span
 
@@ -130,6 +135,11 @@ class OutboxRelay:
         self._stopping.set()
         self._wakeup.set()
 
+    @property
+    def stopping(self) -> bool:
+        """Whether `stop` was called."""
+        return self._stopping.is_set()
+
     async def run(self) -> None:
         """Publish until stopped, backing off while the broker or database is unavailable."""
         backoff = 0.1
@@ -142,6 +152,12 @@ class OutboxRelay:
                         await self._sleep(self._poll_interval * 4)
                         continue
                     published = await self.drain_once()
+                except asyncio.CancelledError as exc:
+                    if cancelled_from_outside():
+                        raise
+                    await self._failed(exc)  # leaked from the producer's internals
+                    await self._sleep(backoff)
+                    continue
                 except Exception as exc:  # broker or database trouble: keep trying, loudly
                     await self._failed(exc)
                     await self._sleep(backoff)

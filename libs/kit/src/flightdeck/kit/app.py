@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
@@ -167,15 +167,39 @@ def _build_context(
 def _start_tasks(spec: ServiceSpec, context: ServiceContext) -> list[asyncio.Task[None]]:
     tasks = []
     if context.relay is not None:
-        tasks.append(asyncio.create_task(context.relay.run(), name=f"{spec.name}-relay"))
+        relay = context.relay
+        tasks.append(asyncio.create_task(_supervised(relay), name=f"{spec.name}-relay"))
     if context.runner is not None:
-        tasks.append(asyncio.create_task(context.runner.run(), name=f"{spec.name}-consumer"))
+        runner = context.runner
+        tasks.append(asyncio.create_task(_supervised(runner), name=f"{spec.name}-consumer"))
     tasks.append(asyncio.create_task(_housekeeping(context), name=f"{spec.name}-housekeeping"))
     for job in spec.background:
         tasks.append(
             asyncio.create_task(_guarded(job, context), name=f"{spec.name}-{job.__name__}")
         )
     return tasks
+
+
+class _Loop(Protocol):
+    @property
+    def stopping(self) -> bool: ...
+
+    async def run(self) -> None: ...
+
+
+async def _supervised(loop: _Loop) -> None:
+    """Run the relay or consumer until it is stopped; should it ever end (or crash) before,
+    say so and start it again."""
+    while not loop.stopping:
+        try:
+            await loop.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s crashed", type(loop).__name__)
+        if not loop.stopping:
+            log.error("%s ended unexpectedly; starting it again", type(loop).__name__)
+            await asyncio.sleep(1)
 
 
 async def _guarded(
