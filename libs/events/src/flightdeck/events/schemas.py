@@ -11,7 +11,7 @@ from typing import Any
 
 from flightdeck.events.catalogue import ALL_EVENTS
 from flightdeck.events.envelope import Event
-from flightdeck.events.topics import PUBLISHERS, SERVICES, dlq_topic, events_topic
+from flightdeck.events.topics import PUBLISHERS, SERVICES, dlq_topic, events_topic, retry_topic
 
 Schema = dict[str, Any]
 
@@ -87,6 +87,13 @@ def asyncapi_document(events: Iterable[type[Event]] = ALL_EVENTS) -> Schema:
             "messages": [{"$ref": f"#/channels/{channel}/messages/{c.__name__}"} for c in classes],
         }
     for service in SERVICES:
+        channels[f"{service}Retries"] = {
+            "address": retry_topic(service),
+            "description": (
+                f"Dead letters of the {service} consumer replayed to it alone (same key, value "
+                "and headers as the original record)."
+            ),
+        }
         channels[f"{service}DeadLetters"] = {
             "address": dlq_topic(service),
             "description": (
