@@ -190,3 +190,28 @@ async def test_concurrent_retries_with_one_key_store_once(
         final = await client.post("/ledger", json=ENTRY, headers=headers)
         assert final.status_code == 201
         assert final.headers["idempotent-replayed"] == "true"
+
+
+async def test_each_request_leaves_an_access_line_naming_the_caller(
+    start_sample: Any, tokens: Tokens
+) -> None:
+    import logging
+
+    lines: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record)
+
+    handler = Collect()
+    logging.getLogger("flightdeck.access").addHandler(handler)
+    try:
+        async with start_sample(relay_enabled=False, consumer_enabled=False) as client:
+            await client.post("/ledger", json=ENTRY, headers=tokens.headers("rita", "releaser"))
+            await client.get("/ledger")
+    finally:
+        logging.getLogger("flightdeck.access").removeHandler(handler)
+    created, refused = lines
+    assert (created.route, created.status, created.subject) == ("/ledger", 201, "rita")
+    assert (refused.status, refused.subject) == (401, None)
+    assert created.duration_ms >= 0

@@ -111,11 +111,14 @@ class Stack:
         """Bring everything up; returns the admin token."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._check_ports()
+        where = "the embedded broker" if not self.external_kafka else "Kafka"
+        say(f"starting {where} on {self.bootstrap}…")
         await self._start_broker()
         await ensure_topics(
             KafkaSettings(bootstrap_servers=self.bootstrap), KafkaSettings().topics.all_topics()
         )
         os.environ["FLIGHTDECK_VAR_DIR"] = str(self.var_dir)
+        say(f"migrating the service databases in {self.var_dir}…")
         for entry in all_services():
             settings = entry.settings()
             await upgrade(entry.directory, settings.database_url)

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from flightdeck.kit.auth import Principal, Role
 from flightdeck.kit.context import ServiceContext
+from flightdeck.kit.http import note_subject
 from flightdeck.kit.problems import Problem
 
 _bearer = HTTPBearer(
@@ -27,7 +28,6 @@ Ctx = Annotated[ServiceContext, Depends(get_context)]
 
 
 def authenticated(
-    request: Request,
     context: Ctx,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -40,6 +40,7 @@ def authenticated(
         raise Problem(
             401, "the bearer token is not valid", slug="unauthenticated", headers=challenge
         )
+    note_subject(principal.subject)  # for the access log line
     return principal
 
 

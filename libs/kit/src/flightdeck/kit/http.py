@@ -8,6 +8,7 @@ import re
 import time
 import uuid
 from collections.abc import Sequence
+from contextvars import ContextVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
@@ -170,6 +171,8 @@ class RequestContext:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        facts: dict[str, str] = {}
+        token = _request_facts.set(facts)
         with logcontext.bound(request_id=request_id, correlation_id=correlation_id):
             try:
                 await self.app(scope, receive, send_with_id)
@@ -179,17 +182,26 @@ class RequestContext:
                 method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
                 self.requests.labels(method, route, str(status)).inc()
                 self.latency.labels(method, route).observe(elapsed)
-                _access_log(scope, route, status, elapsed)
+                _request_facts.reset(token)
+                _access_log(scope, route, status, elapsed, facts.get("subject"))
 
 
 QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+_request_facts: ContextVar[dict[str, str] | None] = ContextVar("flightdeck_request", default=None)
 
 
-def _access_log(scope: Scope, route: str, status: int, elapsed: float) -> None:
+def note_subject(subject: str) -> None:
+    """Record who is calling, for the access log line (works from worker threads too:
+    the dict is shared, only the variable is copied)."""
+    facts = _request_facts.get()
+    if facts is not None:
+        facts["subject"] = subject
+
+
+def _access_log(scope: Scope, route: str, status: int, elapsed: float, subject: str | None) -> None:
     level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
     if not access_log.isEnabledFor(level):
         return
-    subject = (scope.get("state") or {}).get("subject")
     access_log.log(
         level,
         "%s %s %d",
