@@ -15,11 +15,12 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 
 from flightdeck.events import logcontext
 from flightdeck.events.codec import DecodeError, UnknownEventType, decode
 from flightdeck.events.envelope import Envelope
+from flightdeck.events.instruments import ConsumerMetrics
 from flightdeck.events.kafka import (
     KafkaSettings,
     ProducerHandle,
@@ -57,28 +58,6 @@ class _Stale(Exception):
 
 class _Stopping(Exception):
     """Stop was requested in the middle of a batch; what is done so far gets committed."""
-
-
-class ConsumerMetrics:
-    """Prometheus figures of one runner."""
-
-    def __init__(self, registry: CollectorRegistry | None) -> None:
-        def counter(name: str, text: str) -> Counter:
-            return Counter(f"flightdeck_consumer_{name}_total", text, ["topic"], registry=registry)
-
-        self.handled = counter("handled", "Events handled")
-        self.skipped = counter("skipped", "Records skipped (unknown or unsubscribed types)")
-        self.retries = counter("retries", "Handler retries")
-        self.dead_lettered = counter("dead_lettered", "Records sent to the dead-letter topic")
-        self.lag = Gauge(
-            "flightdeck_consumer_lag",
-            "High-water mark of fetched records minus committed offset",
-            ["topic", "partition"],
-            registry=registry,
-        )
-        self.restarts = Counter(
-            "flightdeck_consumer_restarts_total", "Consumers re-created", registry=registry
-        )
 
 
 class ConsumerRunner:

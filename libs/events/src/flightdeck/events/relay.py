@@ -16,11 +16,12 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka import errors as kafka_errors
 from aiokafka.errors import KafkaError
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from flightdeck.events.instruments import RelayMetrics
 from flightdeck.events.kafka import (
     KafkaSettings,
     ProducerHandle,
@@ -49,28 +50,6 @@ PERMANENT = (
 """Errors no retry will cure for that record."""
 
 Guard = Callable[[], Awaitable[bool]]
-
-
-class RelayMetrics:
-    """Prometheus figures of one relay."""
-
-    def __init__(self, registry: CollectorRegistry | None) -> None:
-        self.published = Counter(
-            "flightdeck_outbox_published_total", "Outbox events published", registry=registry
-        )
-        self.failures = Counter(
-            "flightdeck_outbox_publish_failures_total",
-            "Outbox batches that failed to publish",
-            registry=registry,
-        )
-        self.quarantined = Counter(
-            "flightdeck_outbox_quarantined_total",
-            "Outbox events the broker refused for good (see the outbox table's error column)",
-            registry=registry,
-        )
-        self.pending = Gauge(
-            "flightdeck_outbox_pending", "Outbox events not yet published", registry=registry
-        )
 
 
 @dataclass

@@ -22,7 +22,8 @@ from flightdeck.kit.auth import TokenStore
 from flightdeck.kit.context import ServiceContext
 from flightdeck.kit.db import create_engine, is_postgres, readonly, session_factory
 from flightdeck.kit.http import BodyLimit, JsonOnly, RequestContext
-from flightdeck.kit.idempotency import IdempotencyStore, IdempotentPosts
+from flightdeck.kit.idempotency import IdempotencyStore
+from flightdeck.kit.idempotent_posts import IdempotentPosts
 from flightdeck.kit.leases import Lease
 from flightdeck.kit.messaging import Subscriptions
 from flightdeck.kit.ops import router as ops_router
