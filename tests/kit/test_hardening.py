@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, update
 
-from flightdeck.kit import idempotency
+from flightdeck.kit import idempotency, idempotent_posts
 from flightdeck.kit.auth import Role, TokenStore, create_token, read_tokens, revoke_token
 from flightdeck.kit.db import create_engine, session_factory
 from flightdeck.kit.idempotency import Claim, IdempotencyStore, Outcome, SupersededAttempt
@@ -344,7 +344,7 @@ async def test_a_client_gone_mid_upload_leaves_its_key_unused(
 async def test_large_responses_are_not_kept_and_run_again(
     start_sample: Any, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(idempotency, "MAX_STORED_BYTES", 100)
+    monkeypatch.setattr(idempotent_posts, "MAX_STORED_BYTES", 100)
     headers = {**tokens.headers("vic", "viewer"), "Idempotency-Key": "big-export"}
     async with start_sample(**QUIET) as client:
         first = await client.post("/ledger/export", headers=headers)

@@ -34,9 +34,6 @@ from flightdeck.kit.tables import idempotency_keys
 log = logging.getLogger(__name__)
 
 IN_PROGRESS_TIMEOUT = timedelta(minutes=2)
-MAX_STORED_BYTES = 1024 * 1024
-NOT_STORED = frozenset({401, 403})
-REPLAYED_HEADERS = frozenset({"content-type", "location", "etag"})
 
 
 class Outcome(Enum):

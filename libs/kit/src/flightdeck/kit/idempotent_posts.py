@@ -12,9 +12,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from flightdeck.kit.auth import TokenStore
 from flightdeck.kit.http import header, send_problem, under
 from flightdeck.kit.idempotency import (
-    MAX_STORED_BYTES,
-    NOT_STORED,
-    REPLAYED_HEADERS,
     Claim,
     IdempotencyStore,
     Outcome,
@@ -22,6 +19,11 @@ from flightdeck.kit.idempotency import (
     current_claim,
 )
 from flightdeck.kit.problems import Problem
+
+MAX_STORED_BYTES = 1024 * 1024
+"""Responses larger than this (exports) are not kept for replays."""
+NOT_STORED = frozenset({401, 403})
+REPLAYED_HEADERS = frozenset({"content-type", "location", "etag"})
 
 
 class IdempotentPosts:
