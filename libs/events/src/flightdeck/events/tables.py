@@ -1,5 +1,7 @@
 """Tables every service database holds for messaging: the outbox and the inbox."""
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -12,10 +14,34 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     text,
 )
+from sqlalchemy.engine import Dialect
 
 metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time stored in UTC and read back with its UTC offset, on PostgreSQL and on
+    SQLite alike (SQLite keeps no offset: naive values coming back are UTC by construction).
+    Naive values are refused on the way in."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: times carry an offset")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 """A 64-bit key that SQLite still auto-increments (it only does so for INTEGER keys)."""
@@ -29,9 +55,9 @@ outbox = Table(
     Column("key", Text, nullable=False),
     Column("value", LargeBinary, nullable=False),
     Column("headers", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True)),
-    Column("failed_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime),
+    Column("failed_at", UtcDateTime),
     Column("error", Text),
     Index(
         "ix_outbox_unpublished",
@@ -54,6 +80,6 @@ inbox = Table(
     Column("consumer", String(100), primary_key=True),
     Column("event_id", Text, primary_key=True),
     Column("event_type", String(255), nullable=False),
-    Column("handled_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("handled_at", UtcDateTime, nullable=False, index=True),
 )
 """The ids of events a consumer has applied, written in the handler's own transaction."""

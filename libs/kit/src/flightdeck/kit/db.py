@@ -15,7 +15,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from flightdeck.events.tables import UtcDateTime
 from flightdeck.kit.idempotency import note_commit
+
+__all__ = ["READONLY", "UtcDateTime", "create_engine", "is_postgres", "readonly", "session_factory"]
 
 READONLY = "flightdeck_readonly"
 """Execution option marking connections that only read (see `readonly`)."""

@@ -1,6 +1,8 @@
 """Tables the kit keeps in every service database."""
 
-from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, Text
+
+from flightdeck.events.tables import UtcDateTime
 
 metadata = MetaData()
 
@@ -15,7 +17,7 @@ idempotency_keys = Table(
     Column("status", Integer),
     Column("headers", Text),
     Column("body", LargeBinary),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
 )
 """Responses of POSTs made with an `Idempotency-Key`, replayed on a retry."""
 
@@ -24,6 +26,6 @@ leases = Table(
     metadata,
     Column("name", String(255), primary_key=True),
     Column("holder", String(255), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
 )
 """Named leases, so a scheduler runs on one replica at a time."""
