@@ -28,6 +28,25 @@ from tests.kit.test_http import ENTRY, assert_problem, ledger_size
 QUIET = {"relay_enabled": False, "consumer_enabled": False}
 
 
+def post_scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """An ASGI scope for a raw POST, for what an HTTP client library will not send."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("sample", 80),
+        "state": {},
+    }
+
+
 async def test_streamed_responses_survive_an_idempotency_key(
     start_sample: Any, tokens: Tokens
 ) -> None:
@@ -159,24 +178,13 @@ async def test_a_malformed_content_length_is_400(start_sample: Any, length: str)
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/ledger",
-            "raw_path": b"/ledger",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [
+        scope = post_scope(
+            "/ledger",
+            [
                 (b"content-length", length.encode("latin-1", "replace")),
                 (b"content-type", b"application/json"),
             ],
-            "client": ("127.0.0.1", 1),
-            "server": ("sample", 80),
-            "state": {},
-        }
+        )
         await app(scope, receive, send)
     assert sent[0]["status"] == 400
 
@@ -317,21 +325,7 @@ async def test_a_client_gone_mid_upload_leaves_its_key_unused(
         async def send(message: dict[str, Any]) -> None:
             raise AssertionError(f"nothing should be sent to a client that left: {message}")
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/ledger",
-            "raw_path": b"/ledger",
-            "query_string": b"",
-            "root_path": "",
-            "headers": headers,
-            "client": ("127.0.0.1", 1),
-            "server": ("sample", 80),
-            "state": {},
-        }
+        scope = post_scope("/ledger", headers)
         await client.app(scope, receive, send)
         full = await client.post(
             "/ledger",

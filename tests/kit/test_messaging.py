@@ -105,7 +105,8 @@ async def test_failing_handler_rolls_back_retries_then_dead_letters(
     assert "cannot handle reason 'poison'" in letter.error
     assert letter.error_type == "RuntimeError"
     assert letter.original_topic == events_topic("governance")
-    assert letter.key == b"chg-poison"
+    assert letter.raw_key == b"chg-poison"
+    assert letter.summary().key == "chg-poison"
 
 
 async def test_offset_is_not_committed_while_the_handler_fails(

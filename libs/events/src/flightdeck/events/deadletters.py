@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from flightdeck.events.consumer import DLQ_HEADERS
 from flightdeck.events.kafka import (
@@ -26,33 +25,9 @@ from flightdeck.events.kafka import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """A record a consumer gave up on, with why."""
-
-    consumer: str
-    partition: int
-    offset: int
-    key: bytes | None
-    event_id: str | None
-    event_type: str | None
-    error: str
-    error_type: str
-    attempts: int
-    failed_at: str
-    original_topic: str
-    original_partition: int
-    original_offset: int
-
-    def summary(self) -> DeadLetterSummary:
-        """What operators see (the payload stays on the topic)."""
-        fields = {name: getattr(self, name) for name in DeadLetterSummary.model_fields}
-        fields["key"] = self.key.decode(errors="replace") if self.key is not None else None
-        return DeadLetterSummary(**fields)
-
-
 class DeadLetterSummary(BaseModel):
-    """A dead letter as listed by the CLI and the admin endpoint."""
+    """A dead letter as listed by the CLI and the admin endpoint (the payload stays on the
+    topic)."""
 
     consumer: str
     partition: int
@@ -67,6 +42,18 @@ class DeadLetterSummary(BaseModel):
     original_topic: str
     original_partition: int
     original_offset: int
+
+
+class DeadLetter(DeadLetterSummary):
+    """A record a consumer gave up on, with why, and its key exactly as it was sent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    raw_key: bytes | None = Field(default=None, exclude=True)
+
+    def summary(self) -> DeadLetterSummary:
+        """The operator's view."""
+        return DeadLetterSummary(**self.model_dump())
 
 
 @asynccontextmanager
@@ -108,7 +95,8 @@ def _letter(consumer: str, record: ConsumerRecord) -> DeadLetter:
         consumer=consumer,
         partition=record.partition,
         offset=record.offset,
-        key=record.key,
+        key=record.key.decode(errors="replace") if record.key is not None else None,
+        raw_key=record.key,
         event_id=headers.get("ce_id"),
         event_type=headers.get("ce_type"),
         error=headers.get("dlq_error", ""),
