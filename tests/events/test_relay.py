@@ -200,3 +200,20 @@ async def test_batches_stay_under_the_byte_cap(databases: Any, kafka: KafkaSetti
         await relay._producer.close()
     finally:
         await engine.dispose()
+
+
+async def test_stage_writes_into_the_callers_transaction(databases: Any) -> None:
+    from flightdeck.events.outbox import stage
+
+    engine = create_engine(await databases.create("relay"))
+    try:
+        async with engine.connect() as conn:
+            transaction = await conn.begin()
+            await stage(conn, *_events(2, keys=1))
+            await transaction.rollback()  # the state change failed: its events go with it
+        async with engine.begin() as conn:
+            await stage(conn, *_events(3, keys=1))
+        async with engine.connect() as conn:
+            assert await conn.scalar(select(func.count()).select_from(outbox)) == 3
+    finally:
+        await engine.dispose()

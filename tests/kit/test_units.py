@@ -87,3 +87,37 @@ def test_topic_names_and_prefix() -> None:
     assert topics.dlq("metrics") == "staging.flightdeck.metrics.dlq"
     assert topics.logical("staging.flightdeck.planning.events") == "flightdeck.planning.events"
     assert "staging.flightdeck.executor.events" in topics.all_topics()
+
+
+def test_problem_helpers_render_rfc9457_documents() -> None:
+    from flightdeck.kit.pagination import check_limit
+    from flightdeck.kit.problems import Violation, conflict, invalid, not_found, rules_violated
+
+    missing = not_found("release", "rel-9").body("/releases/rel-9")
+    assert missing == {
+        "type": "https://flightdeck.dev/problems/not-found",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "release rel-9 does not exist",
+        "instance": "/releases/rel-9",
+    }
+    refused = rules_violated(
+        "scope cannot be frozen",
+        [Violation("rollback_criteria", "none defined"), Violation("signoff.qa", "missing")],
+    ).body()
+    assert refused["status"] == 409
+    assert refused["violations"] == [
+        {"rule": "rollback_criteria", "detail": "none defined"},
+        {"rule": "signoff.qa", "detail": "missing"},
+    ]
+    assert (
+        conflict("already scoped", slug="release-scoped").body()["type"].endswith("release-scoped")
+    )
+    assert (
+        invalid("bad", [{"location": "body.x", "message": "no"}]).body()["errors"][0]["location"]
+        == "body.x"
+    )
+    assert check_limit(50) == 50
+    for limit in (0, 501):
+        with pytest.raises(Problem):
+            check_limit(limit)

@@ -7,7 +7,7 @@ import asyncio
 import time
 import types
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any, TypeVar
@@ -181,8 +181,3 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(message or f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
-
-
-def envelopes_of(events: Iterable[Event]) -> list[Envelope[Event]]:
-    """Wrap events in fresh envelopes."""
-    return [Envelope(data=event) for event in events]

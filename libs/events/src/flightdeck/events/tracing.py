@@ -28,11 +28,6 @@ def new_traceparent() -> str:
     return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
 
 
-def current_traceparent() -> str:
-    """The traceparent of the active span, or of a new trace when none is active."""
-    return active_traceparent() or new_traceparent()
-
-
 def trace_id_of(traceparent: str | None) -> str | None:
     """The trace id inside a traceparent header value."""
     if not traceparent:
