@@ -17,11 +17,10 @@ from fastapi import FastAPI
 
 from flightdeck.events.embedded import EmbeddedBroker
 from flightdeck.events.kafka import KafkaSettings
-from flightdeck.kit.testing import DatabaseFactory, Tokens, running, test_settings
+from flightdeck.kit.testing import DatabaseFactory, TestDatabases, Tokens, running, test_settings
 
 POSTGRES_URL = os.environ.get("FLIGHTDECK_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
-FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 
 
 def _docker_engine() -> bool:
@@ -91,28 +90,11 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def databases(
     backend: str, database_factories: dict[str, DatabaseFactory]
-) -> AsyncIterator[DatabaseFactory]:
+) -> AsyncIterator[TestDatabases]:
     """Creates fresh databases on this test's backend; drops them afterwards."""
-    factory = database_factories[backend]
-    urls: list[str] = []
-    original = factory.create
-
-    async def create(schema: str, **kwargs: Any) -> str:
-        url = await original(schema, **kwargs)
-        urls.append(url)
-        return url
-
-    tracking = _Tracking(factory, create)
-    yield tracking  # type: ignore[misc]
-    for url in urls:
-        await factory.drop(url)
-
-
-class _Tracking:
-    def __init__(self, factory: DatabaseFactory, create: Callable[..., Any]) -> None:
-        self._factory = factory
-        self.create = create
-        self.backend = factory.backend
+    created = TestDatabases(database_factories[backend])
+    yield created
+    await created.drop_all()
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +105,7 @@ def tokens(tmp_path_factory: pytest.TempPathFactory) -> Tokens:
 
 @pytest.fixture
 def start_service(
-    databases: Any, kafka: KafkaSettings, tokens: Tokens, tmp_path: Path
+    databases: TestDatabases, kafka: KafkaSettings, tokens: Tokens, tmp_path: Path
 ) -> Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]:
     """Start a service on a fresh database: `async with start_service("planning") as client`."""
 

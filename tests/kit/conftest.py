@@ -11,13 +11,13 @@ import httpx
 import pytest
 
 from flightdeck.events.kafka import KafkaSettings
-from flightdeck.kit.testing import Tokens, running, test_settings
+from flightdeck.kit.testing import TestDatabases, Tokens, running, test_settings
 from tests.kit import sample
 
 
 @pytest.fixture
 def start_sample(
-    databases: Any, kafka: KafkaSettings, tokens: Tokens, tmp_path: Path
+    databases: TestDatabases, kafka: KafkaSettings, tokens: Tokens, tmp_path: Path
 ) -> Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]:
     """Start the sample service: `async with start_sample() as client`."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -72,8 +72,6 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     otlp_endpoint: str | None = None
     """OTLP/HTTP traces endpoint, e.g. `http://otel-collector:4318/v1/traces`; off when unset."""
-
-    extra: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
     @classmethod
     def settings_customise_sources(

@@ -130,6 +130,35 @@ def _remove_sqlite_files(database: str) -> None:
         Path(f"{database}{suffix}").unlink(missing_ok=True)
 
 
+class TestDatabases:
+    """One test's databases: created from the shared factory, all dropped at the end."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, factory: DatabaseFactory) -> None:
+        self._factory = factory
+        self._urls: list[str] = []
+
+    @property
+    def backend(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self._factory.backend
+
+    async def create(
+        self, schema: str, *, service_dir: Path | None = None, metadata: Sequence[MetaData] = ()
+    ) -> str:
+        """A fresh database (see `DatabaseFactory.create`)."""
+        url = await self._factory.create(schema, service_dir=service_dir, metadata=metadata)
+        self._urls.append(url)
+        return url
+
+    async def drop_all(self) -> None:
+        """Drop every database this test created."""
+        for url in self._urls:
+            await self._factory.drop(url)
+        self._urls.clear()
+
+
 class Tokens:
     """A tokens file for tests, with a helper to mint tokens."""
 
