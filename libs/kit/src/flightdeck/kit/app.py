@@ -132,7 +132,7 @@ def _build_context(
     if settings.relay_enabled:
         # PostgreSQL replicas share the outbox (advisory lock); on SQLite one relay may run.
         lease = None if is_postgres(engine) else Lease(engine, "outbox-relay")
-        context.extras["relay_lease"] = lease
+        context.relay_lease = lease
         context.relay = OutboxRelay(
             engine,
             kafka,
@@ -245,7 +245,7 @@ async def _stop(context: ServiceContext, tasks: list[asyncio.Task[None]]) -> Non
     await asyncio.gather(*tasks, return_exceptions=True)
     if context.producer is not None:
         await context.producer.close()
-    lease = context.extras.get("relay_lease")
+    lease = context.relay_lease
     if lease is not None:
         with contextlib.suppress(Exception):
             await lease.release()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,15 +20,12 @@ from flightdeck.events.deadletters import (
     read_dead_letters,
     replay_dead_letters,
 )
-from flightdeck.events.kafka import broker_reachable
 from flightdeck.kit.context import ServiceContext
 from flightdeck.kit.deps import Admin, Ctx, Operator
 from flightdeck.kit.problems import Problem
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger(__name__)
-
-_BROKER_CACHE_SECONDS = 2.0
 
 
 @router.head("/healthz", include_in_schema=False)
@@ -68,17 +64,7 @@ async def _database_ok(context: ServiceContext) -> bool:
 
 
 async def _broker_ok(context: ServiceContext) -> bool:
-    cached = context.extras.get("_broker_check")
-    now = time.monotonic()
-    if cached is not None and now - cached[0] < _BROKER_CACHE_SECONDS:
-        return bool(cached[1])
-    reachable = await broker_reachable(context.kafka, timeout=2.0)
-    if cached is None or cached[1] != reachable:
-        level = logging.INFO if reachable else logging.WARNING
-        state = "reachable" if reachable else "unreachable"
-        log.log(level, "broker %s is %s", context.kafka.bootstrap_servers, state)
-    context.extras["_broker_check"] = (now, reachable)
-    return reachable
+    return await context.broker.reachable()
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
