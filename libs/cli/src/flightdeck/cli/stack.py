@@ -25,6 +25,7 @@ from flightdeck.events.embedded import EmbeddedBroker, port_in_use
 from flightdeck.events.kafka import KafkaSettings, broker_reachable, ensure_topics
 from flightdeck.kit.auth import Role, TokenStore, create_token, write_secret
 from flightdeck.kit.migrations import upgrade
+from flightdeck.kit.settings import ServiceSettings
 
 
 class StackError(Exception):
@@ -98,6 +99,10 @@ class Stack:
     def bootstrap(self) -> str:
         return self.external_kafka or f"127.0.0.1:{self.broker_port}"
 
+    def settings(self, entry: ServiceEntry) -> ServiceSettings:
+        """A service's settings as this stack runs it (the environment, under our var dir)."""
+        return entry.settings(var_dir=self.var_dir)
+
     def env(self) -> dict[str, str]:
         """Environment shared by the service processes."""
         return {
@@ -117,12 +122,11 @@ class Stack:
         await ensure_topics(
             KafkaSettings(bootstrap_servers=self.bootstrap), KafkaSettings().topics.all_topics()
         )
-        os.environ["FLIGHTDECK_VAR_DIR"] = str(self.var_dir)
         say(f"migrating the service databases in {self.var_dir}…")
         for entry in all_services():
-            settings = entry.settings()
+            settings = self.settings(entry)
             await upgrade(entry.directory, settings.database_url)
-        settings = all_services()[0].settings()
+        settings = self.settings(all_services()[0])
         assert settings.tokens_file is not None
         token, created = admin_token(self.var_dir, settings.tokens_file)
         if created:
@@ -135,7 +139,9 @@ class Stack:
 
     def _check_ports(self) -> None:
         busy = [
-            (e.name, e.settings().port) for e in all_services() if port_in_use(e.settings().port)
+            (e.name, self.settings(e).port)
+            for e in all_services()
+            if port_in_use(self.settings(e).port)
         ]
         if not self.external_kafka and port_in_use(self.broker_port):
             busy.append(("broker", self.broker_port))
@@ -167,7 +173,7 @@ class Stack:
             env=self.env(),
         )
         log_file.close()
-        self.children.append(Child(entry, entry.settings().port, process, log_path))
+        self.children.append(Child(entry, self.settings(entry).port, process, log_path))
 
     async def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
