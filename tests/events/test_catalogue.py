@@ -47,6 +47,9 @@ PUBLISHED_BY = {
         "ScopeReduced",
         "ReleaseReadinessSigned",
         "ReleaseCancelled",
+        # Beyond the DESIGN table: the business calendar, mirrored by governance for conflicts.
+        "BlackoutDeclared",
+        "BlackoutWithdrawn",
     },
     "governance": {
         "ChangeRequested",

@@ -26,6 +26,8 @@ from flightdeck.events.catalogue.governance import (
     ChangeRequested,
 )
 from flightdeck.events.catalogue.planning import (
+    BlackoutDeclared,
+    BlackoutWithdrawn,
     ReleaseCancelled,
     ReleasePlanned,
     ReleaseReadinessSigned,
@@ -48,6 +50,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ScopeReduced,
     ReleaseReadinessSigned,
     ReleaseCancelled,
+    BlackoutDeclared,
+    BlackoutWithdrawn,
     ChangeRequested,
     ChangeApproved,
     ChangeRejected,

@@ -127,3 +127,46 @@ class ReleaseCancelled(_PlanningEvent):
     reason: str
     cancelled_at: UtcDatetime
     cancelled_by: str | None = None
+
+
+class BlackoutReason(StrEnum):
+    PEAK = "peak"
+    CAMPAIGN = "campaign"
+    REGULATORY = "regulatory"
+    OTHER = "other"
+
+
+class BlackoutDeclared(Event):
+    """A blackout period entered the business calendar (governance mirrors it for conflicts).
+
+    `starts_at`/`ends_at` bound the first occurrence; with `rrule` (RFC 5545, evaluated in
+    `timezone` on local wall-clock time) it recurs with the same local duration.
+    Empty `services` and `teams` mean everyone.
+    """
+
+    ce_type: ClassVar[str] = "flightdeck.calendar.blackout_declared.v1"
+    producer: ClassVar[str] = "planning"
+    subject_field: ClassVar[str] = "blackout_id"
+
+    blackout_id: NonEmptyStr
+    name: NonEmptyStr
+    reason: BlackoutReason
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    timezone: NonEmptyStr
+    rrule: str | None = None
+    services: list[NonEmptyStr] = []
+    teams: list[NonEmptyStr] = []
+    declared_by: str | None = None
+
+
+class BlackoutWithdrawn(Event):
+    """A blackout period was removed from the business calendar."""
+
+    ce_type: ClassVar[str] = "flightdeck.calendar.blackout_withdrawn.v1"
+    producer: ClassVar[str] = "planning"
+    subject_field: ClassVar[str] = "blackout_id"
+
+    blackout_id: NonEmptyStr
+    withdrawn_at: UtcDatetime
+    withdrawn_by: str | None = None
