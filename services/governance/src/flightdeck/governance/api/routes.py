@@ -1,5 +1,5 @@
 """HTTP routes of the governance service."""
 
-from fastapi import APIRouter
+from flightdeck.governance.api import audit, changes, policies, subscriptions
 
-router = APIRouter()
+routers = [changes.router, policies.router, audit.router, subscriptions.router]

@@ -1,0 +1,354 @@
+"""Request and response bodies of the governance API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, Self
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+
+from flightdeck.events.catalogue.governance import (
+    ChangeApproved,
+    ChangeClosed,
+    ChangeEscalated,
+    ChangeRejected,
+    ChangeRequested,
+)
+from flightdeck.events.types import NonEmptyStr, UtcDatetime
+from flightdeck.governance.db.policies import PolicyVersion
+from flightdeck.governance.db.webhooks import Subscription
+from flightdeck.governance.domain.audit import AuditRecord, ChainCheck
+from flightdeck.governance.domain.classification import ChangeTemplate
+from flightdeck.governance.domain.conflicts import Conflict
+from flightdeck.governance.domain.itsm import change_number
+from flightdeck.governance.domain.lifecycle import ChangeDraft
+from flightdeck.governance.domain.model import (
+    ChangeRequest,
+    ChangeState,
+    Classification,
+    CloseCode,
+    Complexity,
+    Decision,
+    Impact,
+    RiskLevel,
+    Urgency,
+)
+from flightdeck.governance.domain.policy import Policy
+from flightdeck.governance.domain.webhooks import STATE_CHANGED
+
+Name = Field(min_length=1, max_length=200)
+WEBHOOK_TYPES = Literal[
+    "flightdeck.change.requested.v1",
+    "flightdeck.change.approved.v1",
+    "flightdeck.change.rejected.v1",
+    "flightdeck.change.escalated.v1",
+    "flightdeck.change.closed.v1",
+    "flightdeck.change.state_changed.v1",
+]
+assert {ChangeRequested.ce_type, ChangeApproved.ce_type, ChangeRejected.ce_type,
+        ChangeEscalated.ce_type, ChangeClosed.ce_type, STATE_CHANGED} == set(
+    WEBHOOK_TYPES.__args__  # type: ignore[attr-defined]
+)  # fmt: skip
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Window(Body):
+    """Something planned from `planned_start` to a later `planned_end`."""
+
+    planned_start: UtcDatetime
+    planned_end: UtcDatetime
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Self:
+        if self.planned_end <= self.planned_start:
+            raise ValueError("planned_end must be after planned_start")
+        return self
+
+
+class NewChange(Window):
+    """`POST /changes`."""
+
+    title: str = Field(min_length=1, max_length=300)
+    release_id: str | None = Field(None, min_length=1, max_length=200)
+    services: list[NonEmptyStr] = Field(min_length=1, max_length=100)
+    environment: str = Name
+    team: str | None = Field(None, min_length=1, max_length=200)
+    urgency: Urgency
+    impact: Impact
+    complexity: Complexity
+    schema_changes: bool
+    template_id: str | None = None
+
+    def draft(self, change_id: str, requester: str) -> ChangeDraft:
+        """The draft the use case opens."""
+        return ChangeDraft(
+            id=change_id,
+            title=self.title,
+            services=tuple(dict.fromkeys(self.services)),
+            environment=self.environment,
+            urgency=self.urgency,
+            impact=self.impact,
+            complexity=self.complexity,
+            schema_changes=self.schema_changes,
+            planned_start=self.planned_start,
+            planned_end=self.planned_end,
+            requested_by=requester,
+            team=self.team,
+            release_id=self.release_id,
+            template_id=self.template_id,
+        )
+
+
+class NewDecision(Body):
+    """`POST /changes/{id}/approvals`."""
+
+    decision: Decision
+    comment: str = Field("", max_length=4000)
+
+
+class NewReview(Body):
+    """`POST /changes/{id}/review`."""
+
+    outcome: Literal["successful", "successful_with_issues", "unsuccessful"]
+    lessons: str = Field("", max_length=20000)
+    actions: list[str] = Field(default=[], max_length=100)
+
+
+class Cancellation(Body):
+    """`POST /changes/{id}/cancel`."""
+
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class NewTemplate(Body):
+    """`POST /templates`."""
+
+    name: str = Name
+    description: str = Field("", max_length=4000)
+    services: list[NonEmptyStr] = Field(min_length=1, max_length=100)
+    environment: str | None = Field(None, min_length=1, max_length=100)
+    max_impact: Impact = Impact.LOW
+    max_complexity: Complexity = Complexity.LOW
+    allows_schema_changes: bool = False
+
+    def template(self) -> ChangeTemplate:
+        """The template (its id is assigned when stored)."""
+        return ChangeTemplate(
+            id="",
+            name=self.name,
+            services=tuple(dict.fromkeys(self.services)),
+            environment=self.environment,
+            max_impact=self.max_impact,
+            max_complexity=self.max_complexity,
+            allows_schema_changes=self.allows_schema_changes,
+        )
+
+
+class PolicyUpdate(Policy):
+    """`PUT /policies`: the whole new policy, and why it changes."""
+
+    note: str = Field("", max_length=4000)
+
+    def policy(self) -> Policy:
+        """The policy without the note."""
+        return Policy.model_validate(self.model_dump(exclude={"note"}))
+
+
+class NewSubscription(Body):
+    """`POST /subscriptions`."""
+
+    url: AnyHttpUrl
+    secret: str = Field(min_length=16, max_length=500)
+    event_types: list[WEBHOOK_TYPES] = Field(min_length=1)
+
+
+class ApprovalView(BaseModel):
+    approver: str
+    role: str
+    decision: Decision
+    comment: str
+    at: datetime
+
+
+class ConflictView(BaseModel):
+    kind: Literal["change", "blackout"]
+    id: str
+    reason: str
+    starts_at: datetime
+    ends_at: datetime
+
+    @classmethod
+    def of(cls, conflict: Conflict) -> ConflictView:
+        return cls.model_validate(conflict, from_attributes=True)
+
+
+class ChangeView(BaseModel):
+    """A change request."""
+
+    id: str
+    number: str
+    title: str
+    release_id: str | None
+    services: list[str]
+    team: str | None
+    environment: str
+    urgency: Urgency
+    impact: Impact
+    complexity: Complexity
+    schema_changes: bool
+    planned_start: datetime
+    planned_end: datetime
+    template_id: str | None
+    classification: Classification
+    risk_score: float
+    risk_level: RiskLevel
+    policy_version: int
+    state: ChangeState
+    requested_by: str
+    oversight_required: bool
+    close_code: CloseCode | None
+    closed_at: datetime | None
+    approved_at: datetime | None
+    review_due_at: datetime | None
+    reviewed_at: datetime | None
+    review_overdue: bool
+    review: dict[str, Any] | None
+    deployment_id: str | None
+    implemented_at: datetime | None
+    created_at: datetime
+    version: int
+    approvals: list[ApprovalView]
+    conflicts: list[ConflictView] | None = None
+
+    @classmethod
+    def of(
+        cls, change: ChangeRequest, now: datetime, conflicts: list[Conflict] | None = None
+    ) -> ChangeView:
+        values = {name: getattr(change, name) for name in cls.model_fields if hasattr(change, name)}
+        values.update(
+            number=change_number(change.number or 0),
+            review_overdue=change.review_overdue(now),
+            approvals=[
+                ApprovalView.model_validate(a, from_attributes=True) for a in change.approvals
+            ],
+            conflicts=[ConflictView.of(c) for c in conflicts] if conflicts is not None else None,
+        )
+        return cls.model_validate(values)
+
+
+class RiskFactorView(BaseModel):
+    factor: str
+    weight: float
+    value: float
+    contribution: float
+    detail: str
+
+
+class RiskView(BaseModel):
+    change_id: str
+    score: float
+    level: RiskLevel
+    policy_version: int
+    factors: list[RiskFactorView]
+
+
+class PolicyView(BaseModel):
+    version: int
+    created_by: str
+    created_at: datetime
+    note: str
+    policy: Policy
+
+    @classmethod
+    def of(cls, version: PolicyVersion) -> PolicyView:
+        return cls.model_validate(version, from_attributes=True)
+
+
+class TemplateView(BaseModel):
+    id: str
+    name: str
+    description: str
+    services: list[str]
+    environment: str | None
+    max_impact: Impact
+    max_complexity: Complexity
+    allows_schema_changes: bool
+
+    @classmethod
+    def of(cls, template: ChangeTemplate, description: str) -> TemplateView:
+        values = {
+            name: getattr(template, name) for name in cls.model_fields if name != "description"
+        }
+        return cls.model_validate(
+            {**values, "services": list(template.services), "description": description}
+        )
+
+
+class SubscriptionView(BaseModel):
+    """A receiver (its secret is never shown)."""
+
+    id: str
+    url: str
+    event_types: list[str]
+    created_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, subscription: Subscription) -> SubscriptionView:
+        values = {name: getattr(subscription, name) for name in cls.model_fields}
+        return cls.model_validate({**values, "event_types": list(subscription.event_types)})
+
+
+class AuditRecordView(BaseModel):
+    seq: int
+    subject: str
+    action: str
+    actor: str
+    at: datetime
+    reason: str
+    evidence: dict[str, Any]
+    previous_hash: str
+    hash: str
+
+    @classmethod
+    def of(cls, record: AuditRecord) -> AuditRecordView:
+        return cls.model_validate(record, from_attributes=True)
+
+
+class BrokenRecord(BaseModel):
+    seq: int
+    problem: str
+
+
+class VerificationView(BaseModel):
+    """The result of re-computing the chain."""
+
+    ok: bool
+    checked: int
+    first_broken: BrokenRecord | None
+
+    @classmethod
+    def of(cls, check: ChainCheck) -> VerificationView:
+        broken = None
+        if check.broken_at is not None:
+            broken = BrokenRecord(seq=check.broken_at, problem=check.problem or "broken")
+        return cls(ok=broken is None, checked=check.checked, first_broken=broken)
+
+
+class FailureRateGroup(BaseModel):
+    group: str
+    numerator: int
+    denominator: int
+    rate: float | None
+
+
+class FailureRatesView(BaseModel):
+    group_by: Literal["service", "team"]
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+    groups: list[FailureRateGroup]

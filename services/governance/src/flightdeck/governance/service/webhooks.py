@@ -1,0 +1,91 @@
+"""Webhook subscriptions and the sender that works through the delivery table."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import datetime
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from flightdeck.governance.db import webhooks
+from flightdeck.governance.db.uow import GovernanceUnitOfWork
+from flightdeck.governance.db.webhooks import Delivery, Subscription
+from flightdeck.governance.domain.webhooks import SIGNATURE_HEADER, RetryPolicy, signature
+
+log = logging.getLogger(__name__)
+
+
+async def subscribe(
+    uow: GovernanceUnitOfWork,
+    *,
+    url: str,
+    secret: str,
+    event_types: list[str],
+    actor: str,
+    now: datetime,
+) -> Subscription:
+    """Register a receiver (audited without its secret)."""
+    subscription = Subscription(str(uuid.uuid4()), url, secret, tuple(event_types), actor, now)
+    async with uow:
+        await webhooks.add_subscription(uow.session, subscription)
+        evidence = {"url": url, "event_types": event_types}
+        await uow.audit.append(
+            [(f"subscription:{subscription.id}", "subscribed", actor, now, url, evidence)]
+        )
+        await uow.commit()
+    return subscription
+
+
+async def _attempt(client: httpx.AsyncClient, delivery: Delivery) -> tuple[int | None, str | None]:
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: signature(delivery.secret, delivery.body),
+        "X-Flightdeck-Event": delivery.event_type,
+        "X-Flightdeck-Delivery": delivery.id,
+    }
+    try:
+        response = await client.post(delivery.url, content=delivery.body, headers=headers)
+    except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500]
+    if 200 <= response.status_code < 300:
+        return response.status_code, None
+    return response.status_code, f"HTTP {response.status_code}"
+
+
+async def send_due(
+    engine: AsyncEngine,
+    client: httpx.AsyncClient,
+    retry: RetryPolicy,
+    now: datetime,
+    limit: int = 50,
+) -> int:
+    """Attempt the deliveries due at `now` (concurrently) and record each result; returns
+    how many were attempted."""
+    async with engine.connect() as conn:
+        due = await webhooks.due_deliveries(conn, now, limit)
+    if not due:
+        return 0
+    results = await asyncio.gather(*(_attempt(client, delivery) for delivery in due))
+    async with engine.begin() as conn:
+        for delivery, (status, error) in zip(due, results, strict=True):
+            attempts = delivery.attempts + 1
+            if error is None:
+                await webhooks.record_attempt(
+                    conn, delivery.id, attempts=attempts, status=status, error=None,
+                    next_attempt_at=None, delivered_at=now,
+                )  # fmt: skip
+            elif retry.gives_up(attempts, delivery.created_at, now):
+                log.warning("webhook delivery %s abandoned: %s", delivery.id, error)
+                await webhooks.record_attempt(
+                    conn, delivery.id, attempts=attempts, status=status, error=error,
+                    next_attempt_at=None, abandoned_at=now,
+                )  # fmt: skip
+            else:
+                await webhooks.record_attempt(
+                    conn, delivery.id, attempts=attempts, status=status, error=error,
+                    next_attempt_at=retry.next_attempt(attempts, now),
+                )  # fmt: skip
+    return len(due)

@@ -1,0 +1,50 @@
+"""Requests and checks the governance tests share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, text
+
+from flightdeck.events.tables import outbox
+from flightdeck.kit.testing import context_of
+
+MONDAY_10 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+"""A Monday morning in London (business hours, no DST)."""
+
+
+def change_body(**overrides: Any) -> dict[str, Any]:
+    """A valid `POST /changes` body: low impact and complexity, in business hours."""
+    body: dict[str, Any] = {
+        "title": "Rotate TLS certificates",
+        "services": ["checkout"],
+        "environment": "production",
+        "team": "payments",
+        "urgency": "medium",
+        "impact": "low",
+        "complexity": "low",
+        "schema_changes": False,
+        "planned_start": MONDAY_10.isoformat(),
+        "planned_end": (MONDAY_10 + timedelta(hours=1)).isoformat(),
+    }
+    body.update(overrides)
+    return body
+
+
+async def count_rows(client: httpx.AsyncClient, table: str) -> int:
+    """Rows in one of the service's tables."""
+    async with context_of(client.app).engine.connect() as conn:  # type: ignore[attr-defined]
+        if table == "outbox":
+            return int(await conn.scalar(select(func.count()).select_from(outbox)) or 0)
+        return int((await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar() or 0)
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The problem document of a refused request."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["detail"]
+    return body
