@@ -2,9 +2,10 @@
 
 from fastapi import FastAPI
 
+from flightdeck.events.topics import PUBLISHERS, events_topic
 from flightdeck.kit.app import ServiceSpec, create_service_app
 from flightdeck.metrics.api.routes import router
-from flightdeck.metrics.messaging.subscriptions import subscriptions
+from flightdeck.metrics.messaging.subscriptions import ingest_batches
 from flightdeck.metrics.settings import MetricsSettings
 
 SPEC = ServiceSpec(
@@ -12,7 +13,8 @@ SPEC = ServiceSpec(
     title="Flightdeck metrics",
     description="The event log and its projections: DORA, value stream and failure rates.",
     routers=[router],
-    subscriptions=subscriptions,
+    extra_topics=[events_topic(producer) for producer in PUBLISHERS],
+    batch_handler=ingest_batches,
 )
 
 

@@ -1,6 +1,24 @@
-"""The events the metrics service consumes, and their handlers."""
+"""The metrics service consumes every producer's events topic, a fetched batch at a time."""
 
-from flightdeck.kit.messaging import Subscriptions
-from flightdeck.kit.uow import UnitOfWork
+from __future__ import annotations
 
-subscriptions: Subscriptions[UnitOfWork] = Subscriptions()
+from collections.abc import Sequence
+from typing import Any
+
+from flightdeck.events.consumer import BatchHandler
+from flightdeck.events.envelope import Envelope
+from flightdeck.kit.context import ServiceContext
+from flightdeck.metrics.service.ingest import ingest
+
+
+def ingest_batches(context: ServiceContext) -> BatchHandler:
+    """The consumer's batch handler: each batch into the log and projections at once.
+
+    Deduplication is by ce_id in the log itself (its unique key), so no inbox is needed;
+    records whose data fails their model never get here (the runner dead-letters them).
+    """
+
+    async def handle(envelopes: Sequence[Envelope[Any]]) -> None:
+        await ingest(context.engine, envelopes, context.clock())
+
+    return handle

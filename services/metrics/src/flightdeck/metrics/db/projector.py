@@ -1,0 +1,282 @@
+"""Writing events: the log append and the fact rows, in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement
+
+from flightdeck.events.envelope import Envelope
+from flightdeck.metrics.db.refresh import (
+    Refresh,
+    scopes,
+    touched_commits,
+    touched_days,
+    touched_deployments,
+)
+from flightdeck.metrics.db.tables import (
+    change_approvals,
+    commit_leads,
+    deployment_commits,
+    deployment_starts,
+    deployments,
+    environment_tiers,
+    event_log,
+    health_failures,
+    release_milestones,
+    restorations,
+    service_teams,
+    verifications,
+    windows_opened,
+)
+from flightdeck.metrics.domain.facts import Claim, Facts, LoggedEvent, Row
+
+PROJECTION_LOCK = 8_106_001
+"""PostgreSQL advisory lock serialising projection writers (replicas, rebuild)."""
+
+
+def upsert(conn: AsyncConnection, table: Table) -> Any:
+    """An INSERT that can say ON CONFLICT, for the connection's dialect."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+async def lock_projections(conn: AsyncConnection) -> None:
+    """Take the projection writers' lock until the transaction ends (SQLite writers are
+    serialised by the database already)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROJECTION_LOCK})
+
+
+async def append(
+    conn: AsyncConnection, envelopes: Sequence[Envelope[Any]], now: datetime
+) -> list[LoggedEvent]:
+    """Append events not logged before (by ce_id); returns those newly logged."""
+    rows: dict[str, dict[str, Any]] = {}
+    for envelope in envelopes:
+        rows.setdefault(
+            envelope.id,
+            {
+                "event_id": envelope.id,
+                "type": envelope.type,
+                "subject": envelope.subject,
+                "source": envelope.source,
+                "time": envelope.time,
+                "correlation_id": envelope.correlation_id,
+                "data": envelope.data.model_dump(mode="json"),
+                "recorded_at": now,
+            },
+        )
+    if not rows:
+        return []
+    statement = (
+        upsert(conn, event_log)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(event_log.c.event_id)
+    )
+    fresh = set((await conn.execute(statement, list(rows.values()))).scalars().all())
+    return [
+        LoggedEvent(row["event_id"], row["type"], row["time"], row["data"])
+        for row in rows.values()
+        if row["event_id"] in fresh
+    ]
+
+
+async def store(conn: AsyncConnection, facts: Facts, refresh: Refresh) -> None:
+    """Write the fact rows of a batch and note what they touch."""
+    changed = await _claim(conn, service_teams, "service", "team", facts.team_claims)
+    await _claim(conn, environment_tiers, "environment", "environment_tier", facts.tier_claims)
+    winners = await _store_deployments(conn, facts, refresh)
+    await _resolve_teams(conn, winners, changed, refresh)
+    await _store_failures(conn, facts, refresh)
+    for table, rows, key in (
+        (release_milestones, facts.milestones, "event_id"),
+        (change_approvals, facts.approvals, "event_id"),
+        (windows_opened, facts.windows, "event_id"),
+        (deployment_starts, facts.starts, "event_id"),
+        (verifications, facts.verifications, "event_id"),
+    ):
+        await _insert_new(conn, table, rows, key)
+
+
+async def _insert_new(conn: AsyncConnection, table: Table, rows: list[Row], key: str) -> None:
+    if rows:
+        await conn.execute(upsert(conn, table).on_conflict_do_nothing(index_elements=[key]), rows)
+
+
+async def _claim(
+    conn: AsyncConnection, table: Table, key: str, value: str, claims: Iterable[Claim]
+) -> set[str]:
+    """Keep the winning claim per key; returns the keys whose value changed."""
+    offered = Facts().winning_claims(claims)
+    if not offered:
+        return set()
+    held = {
+        row[0]: Claim(row[0], row[1], row[2], row[3])
+        for row in await conn.execute(
+            select(table.c[key], table.c[value], table.c.event_us, table.c.event_id).where(
+                table.c[key].in_(offered)
+            )
+        )
+    }
+    winning = [c for k, c in offered.items() if k not in held or c.beats(held[k])]
+    if winning:
+        statement = upsert(conn, table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[key],
+            set_={
+                value: statement.excluded[value],
+                "event_us": statement.excluded.event_us,
+                "event_id": statement.excluded.event_id,
+            },
+        )
+        await conn.execute(
+            statement,
+            [
+                {key: c.key, value: c.value, "event_us": c.event_us, "event_id": c.event_id}
+                for c in winning
+            ],
+        )
+    return {c.key for c in winning if c.key not in held or held[c.key].value != c.value}
+
+
+async def _store_deployments(conn: AsyncConnection, facts: Facts, refresh: Refresh) -> list[str]:
+    """Insert deployments, or replace them when a later event describes them again."""
+    offered = {row["deployment_id"]: row for row in facts.latest_deployments()}
+    if not offered:
+        return []
+    held = {
+        row.deployment_id: row
+        for row in await conn.execute(
+            select(
+                deployments.c.deployment_id,
+                deployments.c.service,
+                deployments.c.environment,
+                deployments.c.finished_us,
+                deployments.c.finished_day,
+                deployments.c.event_us,
+                deployments.c.event_id,
+            ).where(deployments.c.deployment_id.in_(offered))
+        )
+    }
+    winners = [
+        row
+        for ident, row in offered.items()
+        if ident not in held
+        or (row["event_us"], row["event_id"]) > (held[ident].event_us, held[ident].event_id)
+    ]
+    if not winners:
+        return []
+    replaced = [held[row["deployment_id"]] for row in winners if row["deployment_id"] in held]
+    if replaced:
+        await _forget_replaced(conn, replaced, refresh)
+    columns = [c.name for c in deployments.c]
+    statement = upsert(conn, deployments)
+    statement = statement.on_conflict_do_update(
+        index_elements=["deployment_id"],
+        set_={name: statement.excluded[name] for name in columns if name != "deployment_id"},
+    )
+    await conn.execute(statement, [{name: row[name] for name in columns} for row in winners])
+    commits = {
+        (c["deployment_id"], c["repo"], c["sha"]): c for row in winners for c in row["commits"]
+    }
+    if commits:
+        await conn.execute(deployment_commits.insert(), list(commits.values()))
+    await refresh.note(touched_commits, [{"repo": r, "sha": s} for _, r, s in commits])
+    await refresh.note(
+        touched_deployments, [{"deployment_id": row["deployment_id"]} for row in winners]
+    )
+    await refresh.note(
+        scopes,
+        [
+            {"service": r["service"], "environment": r["environment"], "since_us": r["finished_us"]}
+            for r in winners
+        ],
+    )
+    return [row["deployment_id"] for row in winners]
+
+
+async def _forget_replaced(conn: AsyncConnection, replaced: list[Any], refresh: Refresh) -> None:
+    """A replaced deployment's old day, scope and commits must be recomputed too."""
+    ids = [row.deployment_id for row in replaced]
+    old_commits = await conn.execute(
+        select(deployment_commits.c.repo, deployment_commits.c.sha).where(
+            deployment_commits.c.deployment_id.in_(ids)
+        )
+    )
+    await refresh.note(touched_commits, [{"repo": r, "sha": s} for r, s in old_commits])
+    await conn.execute(
+        delete(deployment_commits).where(deployment_commits.c.deployment_id.in_(ids))
+    )
+    await refresh.note(
+        touched_days, [{"service": r.service, "day": r.finished_day} for r in replaced]
+    )
+    await refresh.note(
+        scopes,
+        [
+            {"service": r.service, "environment": r.environment, "since_us": r.finished_us}
+            for r in replaced
+        ],
+    )
+
+
+async def _resolve_teams(
+    conn: AsyncConnection, winners: list[str], changed: set[str], refresh: Refresh
+) -> None:
+    """A deployment's team is its declared team, else its service's team."""
+    if refresh.everything:
+        return  # the rebuild resolves every team once, after the last batch
+    chosen: list[ColumnElement[bool]] = []
+    if winners:
+        chosen.append(deployments.c.deployment_id.in_(winners))
+    if changed:
+        chosen.append(deployments.c.service.in_(changed) & deployments.c.declared_team.is_(None))
+    if chosen:
+        await resolve_teams(conn, or_(*chosen))
+    if changed:
+        own = (
+            select(deployments.c.team)
+            .where(deployments.c.deployment_id == commit_leads.c.deployment_id)
+            .scalar_subquery()
+        )
+        await conn.execute(
+            update(commit_leads).where(commit_leads.c.service.in_(changed)).values(team=own)
+        )
+        await refresh.note_days_of_services(changed)
+
+
+async def resolve_teams(conn: AsyncConnection, where: Any) -> None:
+    """Set the team of the deployments matching `where`: declared, else mapped, else ''."""
+    mapped = (
+        select(service_teams.c.team)
+        .where(service_teams.c.service == deployments.c.service)
+        .scalar_subquery()
+    )
+    await conn.execute(
+        update(deployments)
+        .where(where)
+        .values(team=func.coalesce(deployments.c.declared_team, mapped, ""))
+    )
+
+
+async def _store_failures(conn: AsyncConnection, facts: Facts, refresh: Refresh) -> None:
+    await _insert_new(conn, health_failures, facts.failures, "failure_id")
+    await _insert_new(conn, restorations, facts.restorations, "event_id")
+    named = [row["named_deployment_id"] for row in facts.failures if row["named_deployment_id"]]
+    await refresh.note(touched_deployments, [{"deployment_id": ident} for ident in named])
+    await refresh.note(
+        scopes,
+        [
+            {"service": r["service"], "environment": r["environment"], "since_us": r["detected_us"]}
+            for r in facts.failures
+        ]
+        + [
+            {"service": r["service"], "environment": r["environment"], "since_us": r["restored_us"]}
+            for r in facts.restorations
+        ],
+    )

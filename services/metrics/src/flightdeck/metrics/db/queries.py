@@ -1,0 +1,286 @@
+"""Reading the projections: DORA inputs, drill-down pages, the event log and its status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement
+
+from flightdeck.metrics.db.tables import (
+    commit_leads,
+    daily_deployments,
+    deployment_commits,
+    deployments,
+    environment_tiers,
+    event_log,
+    health_failures,
+    service_teams,
+)
+from flightdeck.metrics.domain.dora import DayCount, DoraInput, Filters, Recovery, Window
+from flightdeck.metrics.domain.instants import DAY_US
+
+d = deployments
+f = health_failures
+
+
+def _deployment_filter(filters: Filters, table: Any = d) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [table.c.environment_tier == filters.environment_tier]
+    if filters.services:
+        conditions.append(table.c.service.in_(filters.services))
+    if filters.teams:
+        conditions.append(table.c.team.in_(filters.teams))
+    return conditions
+
+
+def _failure_filter(filters: Filters) -> list[ColumnElement[bool]]:
+    """Failures in the tier's environments, of the services (or the teams' services)."""
+    tiers = select(environment_tiers.c.environment).where(
+        environment_tiers.c.environment_tier == filters.environment_tier
+    )
+    conditions: list[ColumnElement[bool]] = [f.c.environment.in_(tiers)]
+    if filters.services:
+        conditions.append(f.c.service.in_(filters.services))
+    if filters.teams:
+        owned = select(service_teams.c.service).where(service_teams.c.team.in_(filters.teams))
+        conditions.append(f.c.service.in_(owned))
+    return conditions
+
+
+async def dora_input(conn: AsyncConnection, window: Window, filters: Filters) -> DoraInput:
+    """Daily counts, commit lead times and recoveries inside `window`."""
+    return DoraInput(
+        days=await _day_counts(conn, window, filters),
+        leads=await _leads(conn, window, filters),
+        recoveries=await _recoveries(conn, window, filters),
+    )
+
+
+async def _day_counts(conn: AsyncConnection, window: Window, filters: Filters) -> list[DayCount]:
+    """Whole days from the daily rollups; partial days at the window's edges from the
+    deployments themselves."""
+    first_whole = -(-window.start_us // DAY_US)
+    end_whole = window.end_us // DAY_US
+    counts: list[DayCount] = []
+    if first_whole < end_whole:
+        r = daily_deployments
+        rollups = (
+            select(r.c.day, func.sum(r.c.deployments), func.sum(r.c.rework), func.sum(r.c.failed))
+            .where(r.c.day >= first_whole, r.c.day < end_whole, *_deployment_filter(filters, r))
+            .group_by(r.c.day)
+        )
+        counts += [DayCount(*row) for row in await conn.execute(rollups)]
+        edges = [
+            (window.start_us, first_whole * DAY_US),
+            (end_whole * DAY_US, window.end_us),
+        ]
+    else:
+        edges = [(window.start_us, window.end_us)]
+    for start, end in edges:
+        if start < end:
+            counts += await _partial_days(conn, start, end, filters)
+    return counts
+
+
+async def _partial_days(
+    conn: AsyncConnection, start_us: int, end_us: int, filters: Filters
+) -> list[DayCount]:
+    rework = or_(d.c.is_rollback.is_(True), d.c.is_unplanned.is_(True))
+    query = (
+        select(
+            d.c.finished_day,
+            func.count(),
+            func.sum(case((rework, 1), else_=0)),
+            func.sum(case((d.c.failure_rule.is_not(None), 1), else_=0)),
+        )
+        .where(
+            d.c.succeeded.is_(True),
+            d.c.finished_us >= start_us,
+            d.c.finished_us < end_us,
+            *_deployment_filter(filters),
+        )
+        .group_by(d.c.finished_day)
+    )
+    return [DayCount(*row) for row in await conn.execute(query)]
+
+
+def _lead_column(filters: Filters) -> Any:
+    c = commit_leads.c
+    return c.lead_merged_us if filters.lead_time_start == "merged" else c.lead_authored_us
+
+
+async def _leads(conn: AsyncConnection, window: Window, filters: Filters) -> list[tuple[int, int]]:
+    lead = _lead_column(filters)
+    query = select(commit_leads.c.deployed_us, lead).where(
+        commit_leads.c.deployed_us >= window.start_us,
+        commit_leads.c.deployed_us < window.end_us,
+        lead > 0,
+        *_deployment_filter(filters, commit_leads),
+    )
+    return [(row[0], row[1]) for row in await conn.execute(query)]
+
+
+async def _recoveries(conn: AsyncConnection, window: Window, filters: Filters) -> list[Recovery]:
+    query = select(f.c.detected_us, f.c.recovered_us).where(
+        f.c.kind == "health_check",
+        f.c.detected_us >= window.start_us,
+        f.c.detected_us < window.end_us,
+        *_failure_filter(filters),
+    )
+    return [Recovery(row[0], row[1]) for row in await conn.execute(query)]
+
+
+# --- drill-down ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentRow:
+    """A counted deployment with its commits (and whether each counted for lead time) and
+    the failures attributed to it."""
+
+    deployment: dict[str, Any]
+    commits: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+
+
+async def deployment_page(
+    conn: AsyncConnection,
+    window: Window,
+    filters: Filters,
+    after: tuple[int, str] | None,
+    limit: int,
+) -> list[DeploymentRow]:
+    """Counted deployments in `window` by finish time, after the cursor key."""
+    query = select(d).where(
+        d.c.succeeded.is_(True),
+        d.c.finished_us >= window.start_us,
+        d.c.finished_us < window.end_us,
+        *_deployment_filter(filters),
+    )
+    if after is not None:
+        query = query.where(_after(d.c.finished_us, d.c.deployment_id, after))
+    query = query.order_by(d.c.finished_us, d.c.deployment_id).limit(limit)
+    rows = [dict(row._mapping) for row in await conn.execute(query)]
+    ids = [row["deployment_id"] for row in rows]
+    commits = await _commits_of(conn, ids, filters)
+    failures = await _failures_of(conn, ids)
+    return [
+        DeploymentRow(
+            row, commits.get(row["deployment_id"], []), failures.get(row["deployment_id"], [])
+        )
+        for row in rows
+    ]
+
+
+def _after(time: Any, ident: Any, after: tuple[int, str]) -> ColumnElement[bool]:
+    return or_(time > after[0], and_(time == after[0], ident > after[1]))
+
+
+async def _commits_of(
+    conn: AsyncConnection, ids: Sequence[str], filters: Filters
+) -> dict[str, list[dict[str, Any]]]:
+    c, lead = deployment_commits, commit_leads
+    query = (
+        select(c, lead.c.deployment_id.label("counted_in"), _lead_column(filters).label("lead_us"))
+        .select_from(
+            c.join(d, d.c.deployment_id == c.c.deployment_id).outerjoin(
+                lead,
+                and_(
+                    lead.c.environment_tier == d.c.environment_tier,
+                    lead.c.repo == c.c.repo,
+                    lead.c.sha == c.c.sha,
+                ),
+            )
+        )
+        .where(c.c.deployment_id.in_(ids))
+        .order_by(c.c.repo, c.c.sha)
+    )
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in await conn.execute(query):
+        grouped.setdefault(row.deployment_id, []).append(dict(row._mapping))
+    return grouped
+
+
+async def _failures_of(
+    conn: AsyncConnection, ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    query = (
+        select(f.c.failure_id, f.c.kind, f.c.rule)
+        .where(f.c.deployment_id.in_(ids), f.c.rule.is_not(None))
+        .order_by(f.c.rule_rank, f.c.failure_id)
+    )
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in await conn.execute(query.add_columns(f.c.deployment_id)):
+        grouped.setdefault(row.deployment_id, []).append(dict(row._mapping))
+    return grouped
+
+
+async def failure_page(
+    conn: AsyncConnection,
+    window: Window,
+    filters: Filters,
+    after: tuple[int, str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Failures (detected health checks and rollbacks) in `window` by time, after the cursor."""
+    query = select(f).where(
+        f.c.occurred_us >= window.start_us,
+        f.c.occurred_us < window.end_us,
+        *_failure_filter(filters),
+    )
+    if after is not None:
+        query = query.where(_after(f.c.occurred_us, f.c.failure_id, after))
+    query = query.order_by(f.c.occurred_us, f.c.failure_id).limit(limit)
+    return [dict(row._mapping) for row in await conn.execute(query)]
+
+
+# --- the log ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    types: tuple[str, ...] = ()
+    subject: str | None = None
+    correlation_id: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+async def event_page(
+    conn: AsyncConnection, query: EventQuery, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Logged events matching `query`, in log order after sequence number `after`."""
+    log = event_log
+    statement: Select[Any] = select(log)
+    if query.types:
+        statement = statement.where(log.c.type.in_(query.types))
+    if query.subject is not None:
+        statement = statement.where(log.c.subject == query.subject)
+    if query.correlation_id is not None:
+        statement = statement.where(log.c.correlation_id == query.correlation_id)
+    if query.start is not None:
+        statement = statement.where(log.c.time >= query.start)
+    if query.end is not None:
+        statement = statement.where(log.c.time < query.end)
+    if after is not None:
+        statement = statement.where(log.c.seq > after)
+    statement = statement.order_by(log.c.seq).limit(limit)
+    return [dict(row._mapping) for row in await conn.execute(statement)]
+
+
+async def log_status(conn: AsyncConnection) -> tuple[int, datetime | None]:
+    """How many events the log holds and the latest event time."""
+    row = (await conn.execute(select(func.count(), func.max(event_log.c.time)))).one()
+    return int(row[0]), row[1]
+
+
+async def projection_counts(conn: AsyncConnection) -> dict[str, int]:
+    """Row counts of the main projections."""
+    counts = {}
+    for table in (deployments, commit_leads, health_failures, daily_deployments):
+        counts[table.name] = int(await conn.scalar(select(func.count()).select_from(table)) or 0)
+    return counts

@@ -1,0 +1,403 @@
+"""The derived projections, recomputed set-based from the fact tables.
+
+Every derived value is a deterministic function of the stored facts (the latest deployment
+before a detection, the earliest deployment of a commit, the minimum of the recovery times),
+so the result does not depend on the order events arrived in, and a rebuild that recomputes
+everything gives what incremental refreshes gave.
+
+Incremental refreshes are limited by scratch tables filled per batch: the (service,
+environment, since) scopes the batch touched, the deployments whose failure attribution may
+have changed, the (service, day) rollups and the commits to recompute. With `everything`, the
+same statements run without those limits (rebuild).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.schema import CreateTable
+from sqlalchemy.sql import ColumnElement
+
+from flightdeck.metrics.db.tables import (
+    commit_leads,
+    daily_deployments,
+    deployment_commits,
+    deployments,
+    health_failures,
+    restorations,
+)
+from flightdeck.metrics.domain.facts import RULE_RANKS
+from flightdeck.metrics.domain.instants import DAY_US
+
+scratch = MetaData()
+scopes = Table(
+    "refresh_scopes",
+    scratch,
+    Column("service", Text),
+    Column("environment", Text),
+    Column("since_us", BigInteger),
+    prefixes=["TEMPORARY"],
+)
+touched_deployments = Table(
+    "refresh_deployments", scratch, Column("deployment_id", Text), prefixes=["TEMPORARY"]
+)
+touched_days = Table(
+    "refresh_days",
+    scratch,
+    Column("service", Text),
+    Column("day", Integer),
+    prefixes=["TEMPORARY"],
+)
+touched_commits = Table(
+    "refresh_commits",
+    scratch,
+    Column("repo", Text),
+    Column("sha", Text),
+    prefixes=["TEMPORARY"],
+)
+
+f = health_failures
+d = deployments
+
+
+class Refresh:
+    """Collects what a batch touched, then recomputes the derived rows it affects."""
+
+    def __init__(self, conn: AsyncConnection, *, everything: bool = False) -> None:
+        self.conn = conn
+        self.everything = everything
+
+    async def open(self) -> None:
+        """Create (once per connection) and empty the scratch tables."""
+        if self.everything:
+            return
+        for table in scratch.tables.values():
+            await self.conn.execute(CreateTable(table, if_not_exists=True))
+            await self.conn.execute(delete(table))
+
+    async def note(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Record touched scopes, deployments, days or commits."""
+        if rows and not self.everything:
+            await self.conn.execute(insert(table), rows)
+
+    async def note_days_of_services(self, services: set[str]) -> None:
+        """Every rollup day of `services` (their team changed)."""
+        if services and not self.everything:
+            days = select(d.c.service, d.c.finished_day).where(d.c.service.in_(services))
+            await self.conn.execute(
+                insert(touched_days).from_select(["service", "day"], days.distinct())
+            )
+
+    async def run(self) -> None:
+        """Recompute attribution, recovery, failure marks, commit lead times and rollups."""
+        await self._note_attributed()
+        await self._attribute_by_window()
+        await self._attribute_rollbacks()
+        await self._note_attributed()
+        await self._recover()
+        await self._mark_failed_deployments()
+        await self._refresh_commit_leads()
+        await self._refresh_rollups()
+
+    # -- limits -------------------------------------------------------------------------
+
+    def _in_scope(self, service: Any, environment: Any, since: ColumnElement[bool]) -> Any:
+        if self.everything:
+            return true()
+        return exists(
+            select(1)
+            .select_from(scopes)
+            .where(scopes.c.service == service, scopes.c.environment == environment, since)
+        )
+
+    def _reattributable(self) -> ColumnElement[bool]:
+        """Failures whose attribution a batch may change: unnamed health checks and rollbacks
+        at or after the start of a touched scope."""
+        return or_(
+            and_(
+                f.c.kind == "health_check",
+                f.c.named_deployment_id.is_(None),
+                self._in_scope(f.c.service, f.c.environment, f.c.occurred_us >= scopes.c.since_us),
+            ),
+            and_(
+                f.c.kind == "rollback",
+                self._in_scope(f.c.service, f.c.environment, f.c.occurred_us >= scopes.c.since_us),
+            ),
+        )
+
+    async def _note_attributed(self) -> None:
+        if self.everything:
+            return
+        attributed = select(f.c.deployment_id).where(
+            f.c.deployment_id.is_not(None), self._reattributable()
+        )
+        await self.conn.execute(
+            insert(touched_deployments).from_select(["deployment_id"], attributed)
+        )
+
+    # -- attribution --------------------------------------------------------------------
+
+    async def _attribute_by_window(self) -> None:
+        """An unnamed health check goes to the latest succeeded deployment of its service and
+        environment finished at most 24 h before detection."""
+        latest = (
+            select(d.c.deployment_id)
+            .where(
+                d.c.service == f.c.service,
+                d.c.environment == f.c.environment,
+                d.c.succeeded.is_(True),
+                d.c.finished_us <= f.c.detected_us,
+                d.c.finished_us >= f.c.detected_us - DAY_US,
+            )
+            .order_by(d.c.finished_us.desc(), d.c.deployment_id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        unnamed = and_(
+            f.c.kind == "health_check",
+            f.c.named_deployment_id.is_(None),
+            self._in_scope(f.c.service, f.c.environment, f.c.occurred_us >= scopes.c.since_us),
+        )
+        await self.conn.execute(update(f).where(unnamed).values(deployment_id=latest))
+        found = f.c.deployment_id.is_not(None)
+        await self.conn.execute(
+            update(f)
+            .where(unnamed)
+            .values(
+                rule=case((found, "window_24h"), else_=null()),
+                rule_rank=case((found, RULE_RANKS["window_24h"]), else_=null()),
+            )
+        )
+
+    async def _attribute_rollbacks(self) -> None:
+        """Each succeeded rollback is a failure of the deployment it replaced: `rollback_of`,
+        else the latest succeeded non-rollback deployment of that service and environment
+        finished before it."""
+        rollback = d.alias("rollback")
+        replaced = d.alias("replaced")
+        previous = (
+            select(replaced.c.deployment_id)
+            .where(
+                replaced.c.service == rollback.c.service,
+                replaced.c.environment == rollback.c.environment,
+                replaced.c.succeeded.is_(True),
+                replaced.c.is_rollback.is_(False),
+                replaced.c.finished_us < rollback.c.finished_us,
+            )
+            .order_by(replaced.c.finished_us.desc(), replaced.c.deployment_id.desc())
+            .limit(1)
+            .correlate(rollback)
+            .scalar_subquery()
+        )
+        await self.conn.execute(
+            delete(f).where(
+                f.c.kind == "rollback",
+                self._in_scope(f.c.service, f.c.environment, f.c.occurred_us >= scopes.c.since_us),
+            )
+        )
+        rows = select(
+            literal("rollback:", Text) + rollback.c.deployment_id,
+            literal("rollback", Text),
+            rollback.c.service,
+            rollback.c.environment,
+            func.coalesce(rollback.c.rollback_of, previous),
+            literal("rollback", Text),
+            literal(RULE_RANKS["rollback"], Integer),
+            rollback.c.finished_us,
+        ).where(
+            rollback.c.is_rollback.is_(True),
+            rollback.c.succeeded.is_(True),
+            self._in_scope(
+                rollback.c.service,
+                rollback.c.environment,
+                rollback.c.finished_us >= scopes.c.since_us,
+            ),
+        )
+        columns = [
+            "failure_id",
+            "kind",
+            "service",
+            "environment",
+            "deployment_id",
+            "rule",
+            "rule_rank",
+            "occurred_us",
+        ]
+        await self.conn.execute(insert(f).from_select(columns, rows))
+
+    # -- recovery -------------------------------------------------------------------------
+
+    async def _recover(self) -> None:
+        """A detected failure recovers at the earliest of the ServiceRestored naming it and
+        the next succeeded deployment of its service and environment."""
+        restored = (
+            select(func.min(restorations.c.restored_us))
+            .where(restorations.c.failure_id == f.c.failure_id)
+            .scalar_subquery()
+        )
+        following = (
+            select(func.min(d.c.finished_us))
+            .where(
+                d.c.service == f.c.service,
+                d.c.environment == f.c.environment,
+                d.c.succeeded.is_(True),
+                d.c.finished_us > f.c.detected_us,
+            )
+            .scalar_subquery()
+        )
+        stale = and_(
+            f.c.kind == "health_check",
+            self._in_scope(
+                f.c.service,
+                f.c.environment,
+                or_(f.c.recovered_us.is_(None), f.c.recovered_us >= scopes.c.since_us),
+            ),
+        )
+        await self.conn.execute(
+            update(f)
+            .where(stale)
+            .values(
+                recovered_us=restored,
+                recovered_by=case((restored.is_not(None), "service_restored"), else_=null()),
+            )
+        )
+        await self.conn.execute(
+            update(f)
+            .where(
+                stale,
+                following.is_not(None),
+                or_(f.c.recovered_us.is_(None), following < f.c.recovered_us),
+            )
+            .values(recovered_us=following, recovered_by="deployment")
+        )
+
+    # -- what the attribution marks -------------------------------------------------------
+
+    async def _mark_failed_deployments(self) -> None:
+        """A deployment's failure rule is the first rule among the failures attributed to it."""
+        first_rule = (
+            select(f.c.rule)
+            .where(f.c.deployment_id == d.c.deployment_id, f.c.rule.is_not(None))
+            .order_by(f.c.rule_rank, f.c.failure_id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        if self.everything:
+            touched = d.c.deployment_id.in_(
+                select(f.c.deployment_id).where(f.c.deployment_id.is_not(None))
+            )
+        else:
+            touched = d.c.deployment_id.in_(select(touched_deployments.c.deployment_id))
+            days = select(d.c.service, d.c.finished_day).where(touched)
+            await self.conn.execute(insert(touched_days).from_select(["service", "day"], days))
+        await self.conn.execute(update(d).where(touched).values(failure_rule=first_rule))
+
+    async def _refresh_commit_leads(self) -> None:
+        """Each commit once per tier, at its first succeeded non-rollback deployment there."""
+        c = deployment_commits
+        if self.everything:
+            chosen: Any = true()
+            await self.conn.execute(delete(commit_leads))
+        else:
+            chosen = exists(
+                select(1)
+                .select_from(touched_commits)
+                .where(touched_commits.c.repo == c.c.repo, touched_commits.c.sha == c.c.sha)
+            )
+            await self.conn.execute(
+                delete(commit_leads).where(
+                    exists(
+                        select(1)
+                        .select_from(touched_commits)
+                        .where(
+                            touched_commits.c.repo == commit_leads.c.repo,
+                            touched_commits.c.sha == commit_leads.c.sha,
+                        )
+                    )
+                )
+            )
+        order = func.row_number().over(
+            partition_by=(d.c.environment_tier, c.c.repo, c.c.sha),
+            order_by=(d.c.finished_us, d.c.deployment_id),
+        )
+        ranked = (
+            select(
+                d.c.environment_tier,
+                c.c.repo,
+                c.c.sha,
+                d.c.deployment_id,
+                d.c.service,
+                d.c.team,
+                d.c.finished_us.label("deployed_us"),
+                (d.c.finished_us - c.c.authored_us).label("lead_authored_us"),
+                (d.c.finished_us - c.c.merged_us).label("lead_merged_us"),
+                order.label("rank"),
+            )
+            .select_from(c.join(d, d.c.deployment_id == c.c.deployment_id))
+            .where(d.c.succeeded.is_(True), d.c.is_rollback.is_(False), chosen)
+            .subquery()
+        )
+        columns = [col.name for col in ranked.c if col.name != "rank"]
+        firsts = select(*(ranked.c[name] for name in columns)).where(ranked.c.rank == 1)
+        await self.conn.execute(insert(commit_leads).from_select(columns, firsts))
+
+    async def _refresh_rollups(self) -> None:
+        """Daily counts of succeeded deployments, rework and attributed failures."""
+        r = daily_deployments
+        if self.everything:
+            chosen: Any = true()
+            await self.conn.execute(delete(r))
+        else:
+            chosen = exists(
+                select(1)
+                .select_from(touched_days)
+                .where(
+                    touched_days.c.service == d.c.service, touched_days.c.day == d.c.finished_day
+                )
+            )
+            await self.conn.execute(
+                delete(r).where(
+                    exists(
+                        select(1)
+                        .select_from(touched_days)
+                        .where(touched_days.c.service == r.c.service, touched_days.c.day == r.c.day)
+                    )
+                )
+            )
+        rework = or_(d.c.is_rollback.is_(True), d.c.is_unplanned.is_(True))
+        counts = (
+            select(
+                d.c.finished_day,
+                d.c.service,
+                d.c.environment_tier,
+                d.c.team,
+                func.count(),
+                func.sum(case((rework, 1), else_=0)),
+                func.sum(case((d.c.failure_rule.is_not(None), 1), else_=0)),
+            )
+            .where(d.c.succeeded.is_(True), chosen)
+            .group_by(d.c.finished_day, d.c.service, d.c.environment_tier, d.c.team)
+        )
+        columns = ["day", "service", "environment_tier", "team", "deployments", "rework", "failed"]
+        await self.conn.execute(insert(r).from_select(columns, counts))

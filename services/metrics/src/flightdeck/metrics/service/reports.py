@@ -1,0 +1,69 @@
+"""Analyst questions: DORA figures, their drill-down rows and the value stream."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from flightdeck.metrics.db import queries
+from flightdeck.metrics.db import value_stream as milestones
+from flightdeck.metrics.domain import dora
+from flightdeck.metrics.domain.benchmarks import BENCHMARKS
+from flightdeck.metrics.domain.value_stream import StageSummary, Timeline, summarise
+
+
+async def dora_report(
+    reader: AsyncEngine,
+    window: dora.Window,
+    filters: dora.Filters,
+    bucket: dora.Bucket,
+    benchmark: str,
+) -> dora.Report:
+    """The DORA figures of the window (and its buckets) for the filtered deployments."""
+    async with reader.connect() as conn:
+        data = await queries.dora_input(conn, window, filters)
+    return dora.report(window, data, BENCHMARKS[benchmark], bucket)
+
+
+async def deployments(
+    reader: AsyncEngine,
+    window: dora.Window,
+    filters: dora.Filters,
+    after: tuple[int, str] | None,
+    limit: int,
+) -> list[queries.DeploymentRow]:
+    """One page of the deployments counted by `dora_report`."""
+    async with reader.connect() as conn:
+        return await queries.deployment_page(conn, window, filters, after, limit)
+
+
+async def failures(
+    reader: AsyncEngine,
+    window: dora.Window,
+    filters: dora.Filters,
+    after: tuple[int, str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """One page of the failures behind `dora_report`."""
+    async with reader.connect() as conn:
+        return await queries.failure_page(conn, window, filters, after, limit)
+
+
+async def release_stream(reader: AsyncEngine, release_id: str) -> Timeline | None:
+    """The milestones and stage durations of one release (None when nothing is known)."""
+    async with reader.connect() as conn:
+        found = await milestones.timelines(conn, [release_id])
+    return found[0] if found else None
+
+
+async def stream_summary(
+    reader: AsyncEngine, window: dora.Window, teams: Sequence[str]
+) -> tuple[int, list[StageSummary], str | None]:
+    """Over the releases planned in the window: how many, each stage's median, the bottleneck."""
+    async with reader.connect() as conn:
+        ids = await milestones.releases_between(conn, window.start_us, window.end_us, teams)
+        found = await milestones.timelines(conn, ids)
+    stages, bottleneck = summarise(found)
+    return len(found), stages, bottleneck
