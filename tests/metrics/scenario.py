@@ -6,22 +6,20 @@ owns `checkout` and `ledger` (from ReleasePlanned; their deployments name no tea
 `search` owns `catalog` (its deployments declare the team). Everything runs in the `prod`
 environment (tier production) unless said otherwise.
 
-| deployment | service  | finished    | commits (lead, authored → deployed)      | notes                     |
-|------------|----------|-------------|------------------------------------------|---------------------------|
-| C0         | checkout | day -3      | c0                                       | before the window         |
-| C1         | checkout | day 0 10:00 | c1 (24 h)                                | release rel-1             |
-| C2         | checkout | day 2 10:00 | c2 (12 h), c1 again (not counted twice)  | delivered twice           |
-| C3         | checkout | day 9 10:00 | c3 (2 h)                                 |                           |
-| C4         | checkout | day 9 12:00 | -                                        | rollback (of C3)          |
-| C5         | checkout | day 23 10:00| c4 (11 h)                                | hotfix (unplanned)        |
-| C6         | checkout | day 30 10:00| c5 (48 h)                                | arrives last (late event) |
-| C7         | checkout | day 44 10:00| c6 (24 h)                                |                           |
-| L1         | ledger   | day 1 09:00 | l1 (24 h)                                |                           |
-| L2         | ledger   | day 15 09:00| l2 (12 h)                                |                           |
-| L3         | ledger   | day 50      | -                                        | outcome failed            |
-| S1         | ledger   | day 3       | l3                                       | staging tier              |
-| K1..K5     | catalog  | days 0-4 12:00 | k1 6 h, k2 24 h, k3 1 h, k4 2 h, k5 0 h | K1 re-sent under a new id |
-| K6         | catalog  | day 63 12:00| k6 (72 h)                                |                           |
+Deployments (finish time; commits with lead time from authoring; notes):
+- C0 checkout day -3: c0 (before the window)
+- C1 checkout day 0 10:00: c1 24 h (release rel-1)
+- C2 checkout day 2 10:00: c2 12 h, c1 again (counted once) (delivered twice)
+- C3 checkout day 9 10:00: c3 2 h
+- C4 checkout day 9 12:00: rollback (of C3)
+- C5 checkout day 23 10:00: c4 11 h (hotfix: unplanned; merged 2 h before)
+- C6 checkout day 30 10:00: c5 48 h (published last: the late event)
+- C7 checkout day 44 10:00: c6 24 h
+- L1 ledger day 1 09:00: l1 24 h; L2 ledger day 15 09:00: l2 12 h
+- L3 ledger day 50: outcome failed; S1 ledger day 3: staging tier, l3
+- K1..K5 catalog days 0-4 12:00: k1 6 h, k2 24 h, k3 1 h, k4 2 h, k5 0 h (K1 re-sent under a
+  new ce_id)
+- K6 catalog day 63 12:00: k6 72 h
 
 Failures: HC1 names C2 (day 2 11:00, restored 11:30); HC2 unnamed on checkout day 9 11:00
 (24 h rule → C3; recovered by the rollback C4 at 12:00); HC3 unnamed on checkout day 30
