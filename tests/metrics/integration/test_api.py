@@ -61,7 +61,8 @@ async def test_deployments_drill_down_explains_every_number(
         ("HC2", "window_24h"),
     ]
     assert by_id["C6"]["failure_rule"] == "window_24h"  # attributed once the late C6 arrived
-    assert by_id["C4"]["is_rollback"] and not by_id["C4"]["failed"]
+    assert by_id["C4"]["is_rollback"]
+    assert not by_id["C4"]["failed"]
     leads = [c for row in rows for c in row["commits"] if c["counted"]]
     assert len([c for c in leads if c["lead_time_seconds"] > 0]) == 13  # lead_time.n
 
@@ -153,7 +154,8 @@ async def test_value_stream_of_a_release_and_its_bottleneck(
         params={"from": "2025-12-20T00:00:00Z", "to": "2026-01-10T00:00:00Z", "team": "search"},
         headers=viewer,
     )
-    assert other.json()["releases"] == 0 and other.json()["bottleneck"] is None
+    assert other.json()["releases"] == 0
+    assert other.json()["bottleneck"] is None
     missing = await client.get("/value-stream", params={"release_id": "nope"}, headers=viewer)
     assert missing.status_code == 404
 
