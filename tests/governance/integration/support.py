@@ -46,5 +46,6 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     body: dict[str, Any] = response.json()
-    assert body["status"] == status and body["detail"]
+    assert body["status"] == status
+    assert body["detail"]
     return body

@@ -1,0 +1,220 @@
+"""Change requests through HTTP: creation, classification, bad input, conflicts, ITSM."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from flightdeck.kit.testing import Tokens
+from tests.governance.integration.support import (
+    MONDAY_10,
+    assert_problem,
+    change_body,
+    count_rows,
+)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "location"),
+    [
+        ({"urgency": "asap"}, "body.urgency"),
+        ({"impact": "huge"}, "body.impact"),
+        ({"complexity": "none"}, "body.complexity"),
+        ({"planned_start": "2026-03-02T10:00:00"}, "body.planned_start"),
+        ({"planned_end": MONDAY_10.isoformat()}, "body"),
+        ({"services": []}, "body.services"),
+        ({"schema_changes": "maybe"}, "body.schema_changes"),
+        ({"colour": "blue"}, "body.colour"),
+    ],
+)
+async def test_bad_input_is_422_and_nothing_is_stored(
+    governance: Any, tokens: Tokens, overrides: dict[str, Any], location: str
+) -> None:
+    async with governance() as client:
+        response = await client.post(
+            "/changes", json=change_body(**overrides), headers=tokens.headers("rita", "releaser")
+        )
+        body = assert_problem(response, 422)
+        assert location in [error["location"] for error in body["errors"]]
+        assert await count_rows(client, "changes") == 0
+        assert await count_rows(client, "outbox") == 0
+        assert await count_rows(client, "audit_records") == 0
+
+
+async def test_an_unknown_template_is_422(governance: Any, tokens: Tokens) -> None:
+    async with governance() as client:
+        response = await client.post(
+            "/changes",
+            json=change_body(template_id="no-such-template"),
+            headers=tokens.headers("rita", "releaser"),
+        )
+        body = assert_problem(response, 422)
+        assert body["errors"][0]["location"] == "body.template_id"
+        assert await count_rows(client, "changes") == 0
+
+
+async def test_requesting_needs_a_requesting_role(governance: Any, tokens: Tokens) -> None:
+    async with governance() as client:
+        response = await client.post(
+            "/changes", json=change_body(), headers=tokens.headers("vic", "viewer")
+        )
+        assert_problem(response, 403)
+        assert await count_rows(client, "changes") == 0
+
+
+async def test_standard_emergency_and_normal_classification(
+    governance: Any, tokens: Tokens
+) -> None:
+    rita = tokens.headers("rita", "releaser")
+    async with governance() as client:
+        template = await client.post(
+            "/templates",
+            json={"name": "cert rotation", "services": ["checkout"], "environment": "production"},
+            headers=tokens.headers("carla", "cab"),
+        )
+        assert template.status_code == 201, template.text
+        standard = await client.post(
+            "/changes", json=change_body(template_id=template.json()["id"]), headers=rita
+        )
+        assert standard.json()["classification"] == "standard"
+        assert standard.json()["state"] == "scheduled"
+        assert standard.json()["approvals"][0]["approver"] == "policy:v1"
+        too_big = await client.post(
+            "/changes",
+            json=change_body(template_id=template.json()["id"], impact="high"),
+            headers=rita,
+        )
+        assert too_big.json()["classification"] == "normal"
+        emergency = await client.post(
+            "/changes", json=change_body(urgency="critical"), headers=rita
+        )
+        assert emergency.json()["classification"] == "emergency"
+        assert emergency.json()["state"] == "authorize"
+        assert (await client.get("/changes?classification=emergency", headers=rita)).json()[
+            "items"
+        ][0]["id"] == emergency.json()["id"]
+
+
+async def test_risk_is_explained_and_night_work_costs_points(
+    governance: Any, tokens: Tokens
+) -> None:
+    rita = tokens.headers("rita", "releaser")
+    night = MONDAY_10 + timedelta(hours=12)
+    async with governance() as client:
+        created = await client.post(
+            "/changes",
+            json=change_body(
+                impact="high",
+                schema_changes=True,
+                planned_start=night.isoformat(),
+                planned_end=(night + timedelta(hours=1)).isoformat(),
+            ),
+            headers=rita,
+        )
+        risk = (await client.get(f"/changes/{created.json()['id']}/risk", headers=rita)).json()
+        factors = {f["factor"]: f for f in risk["factors"]}
+        assert factors["impact"]["contribution"] == 20
+        assert factors["schema_changes"]["contribution"] == 15
+        assert factors["off_hours"]["contribution"] == 10
+        assert risk["score"] == sum(f["contribution"] for f in risk["factors"]) == 45
+        assert risk["level"] == "medium"
+        assert risk["policy_version"] == 1
+
+
+async def test_conflicts_on_service_and_environment(governance: Any, tokens: Tokens) -> None:
+    rita = tokens.headers("rita", "releaser")
+    async with governance() as client:
+        first = (await client.post("/changes", json=change_body(), headers=rita)).json()
+        later = MONDAY_10 + timedelta(minutes=30)
+        second = (
+            await client.post(
+                "/changes",
+                json=change_body(
+                    environment="staging",
+                    planned_start=later.isoformat(),
+                    planned_end=(later + timedelta(hours=1)).isoformat(),
+                ),
+                headers=rita,
+            )
+        ).json()
+        elsewhere = (
+            await client.post(
+                "/changes",
+                json=change_body(services=["search"], environment="staging"),
+                headers=rita,
+            )
+        ).json()
+        shown = (await client.get(f"/changes/{first['id']}", headers=rita)).json()
+        assert [(c["id"], c["reason"]) for c in shown["conflicts"]] == [
+            (second["id"], "same service checkout")
+        ]
+        window = {
+            "start": MONDAY_10.isoformat(),
+            "end": (MONDAY_10 + timedelta(hours=3)).isoformat(),
+        }
+        report = (await client.get("/changes/conflicts", params=window, headers=rita)).json()
+        assert {c["id"] for c in report["items"]} == {first["id"], second["id"], elsewhere["id"]}
+        staging = (
+            await client.get(
+                "/changes/conflicts", params={**window, "environment": "staging"}, headers=rita
+            )
+        ).json()
+        reasons = {c["id"]: [x["reason"] for x in c["conflicts"]] for c in staging["items"]}
+        assert reasons[elsewhere["id"]] == ["same environment staging"]
+        bad = await client.get(
+            "/changes/conflicts",
+            params={"start": window["end"], "end": window["start"]},
+            headers=rita,
+        )
+        assert_problem(bad, 422)
+
+
+async def test_itsm_representation_and_cancel(governance: Any, tokens: Tokens) -> None:
+    rita = tokens.headers("rita", "releaser")
+    async with governance() as client:
+        created = await client.post("/changes", json=change_body(), headers=rita)
+        change_id = created.json()["id"]
+        record = (await client.get(f"/changes/{change_id}/itsm", headers=rita)).json()["result"]
+        assert record["number"] == "CHG0000001"
+        assert (record["state"], record["approval"], record["risk"]) == (
+            "Authorize",
+            "requested",
+            "Low",
+        )
+        stale = await client.post(
+            f"/changes/{change_id}/cancel",
+            json={"reason": "not needed"},
+            headers={**rita, "If-Match": '"7"'},
+        )
+        assert_problem(stale, 412)
+        cancelled = await client.post(
+            f"/changes/{change_id}/cancel",
+            json={"reason": "not needed"},
+            headers={**rita, "If-Match": created.headers["etag"]},
+        )
+        assert cancelled.json()["state"] == "cancelled"
+        record = (await client.get(f"/changes/{change_id}/itsm", headers=rita)).json()["result"]
+        assert (record["state"], record["approval"]) == ("Canceled", "not requested")
+        again = await client.post(
+            f"/changes/{change_id}/cancel", json={"reason": "twice"}, headers=rita
+        )
+        assert_problem(again, 409)
+
+
+async def test_list_is_paginated(governance: Any, tokens: Tokens) -> None:
+    rita = tokens.headers("rita", "releaser")
+    async with governance() as client:
+        for _ in range(3):
+            await client.post("/changes", json=change_body(), headers=rita)
+        first = (await client.get("/changes?limit=2", headers=rita)).json()
+        assert [c["number"] for c in first["items"]] == ["CHG0000001", "CHG0000002"]
+        rest = (
+            await client.get(f"/changes?limit=2&cursor={first['next_cursor']}", headers=rita)
+        ).json()
+        assert [c["number"] for c in rest["items"]] == ["CHG0000003"]
+        assert rest["next_cursor"] is None
+        assert_problem(await client.get("/changes?cursor=garbage", headers=rita), 422)
+        assert_problem(await client.get("/changes?state=sleeping", headers=rita), 422)
+        assert_problem(await client.get("/changes/nope", headers=rita), 404)
