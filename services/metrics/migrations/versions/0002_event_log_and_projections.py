@@ -27,16 +27,16 @@ def upgrade() -> None:
 
     op.create_table(
         "commit_leads",
-        sa.Column("environment_tier", sa.String(length=32), nullable=False),
         sa.Column("repo", sa.Text(), nullable=False),
         sa.Column("sha", sa.Text(), nullable=False),
+        sa.Column("environment_tier", sa.String(length=32), nullable=False),
         sa.Column("deployment_id", sa.Text(), nullable=False),
         sa.Column("service", sa.Text(), nullable=False),
         sa.Column("team", sa.Text(), nullable=False),
         sa.Column("deployed_us", sa.BigInteger(), nullable=False),
         sa.Column("lead_authored_us", sa.BigInteger(), nullable=False),
         sa.Column("lead_merged_us", sa.BigInteger(), nullable=True),
-        sa.PrimaryKeyConstraint("environment_tier", "repo", "sha"),
+        sa.PrimaryKeyConstraint("repo", "sha", "environment_tier"),
     )
     with op.batch_alter_table("commit_leads", schema=None) as batch_op:
         batch_op.create_index(
@@ -185,6 +185,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_failures_deployment", ["deployment_id"], unique=False)
         batch_op.create_index("ix_failures_occurred", ["occurred_us"], unique=False)
         batch_op.create_index(
+            "ix_failures_recovery", ["service", "environment", "kind", "recovered_us"], unique=False
+        )
+        batch_op.create_index(
             "ix_failures_scope", ["service", "environment", "occurred_us"], unique=False
         )
 
@@ -277,6 +280,7 @@ def downgrade() -> None:
     op.drop_table("release_milestones")
     with op.batch_alter_table("failures", schema=None) as batch_op:
         batch_op.drop_index("ix_failures_scope")
+        batch_op.drop_index("ix_failures_recovery")
         batch_op.drop_index("ix_failures_occurred")
         batch_op.drop_index("ix_failures_deployment")
 

@@ -6,19 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, or_, select, text, update
+from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import ColumnElement
 
 from flightdeck.events.envelope import Envelope
-from flightdeck.metrics.db.refresh import (
-    Refresh,
-    scopes,
-    touched_commits,
-    touched_days,
-    touched_deployments,
-)
+from flightdeck.metrics.db.refresh import Refresh
 from flightdeck.metrics.db.tables import (
     change_approvals,
     commit_leads,
@@ -91,8 +84,8 @@ async def store(conn: AsyncConnection, facts: Facts, refresh: Refresh) -> None:
     """Write the fact rows of a batch and note what they touch."""
     changed = await _claim(conn, service_teams, "service", "team", facts.team_claims)
     await _claim(conn, environment_tiers, "environment", "environment_tier", facts.tier_claims)
-    winners = await _store_deployments(conn, facts, refresh)
-    await _resolve_teams(conn, winners, changed, refresh)
+    await _store_deployments(conn, facts, refresh)
+    await _follow_team_changes(conn, changed, refresh)
     await _store_failures(conn, facts, refresh)
     for table, rows, key in (
         (release_milestones, facts.milestones, "event_id"),
@@ -145,11 +138,11 @@ async def _claim(
     return {c.key for c in winning if c.key not in held or held[c.key].value != c.value}
 
 
-async def _store_deployments(conn: AsyncConnection, facts: Facts, refresh: Refresh) -> list[str]:
+async def _store_deployments(conn: AsyncConnection, facts: Facts, refresh: Refresh) -> None:
     """Insert deployments, or replace them when a later event describes them again."""
     offered = {row["deployment_id"]: row for row in facts.latest_deployments()}
     if not offered:
-        return []
+        return
     held = {
         row.deployment_id: row
         for row in await conn.execute(
@@ -171,10 +164,11 @@ async def _store_deployments(conn: AsyncConnection, facts: Facts, refresh: Refre
         or (row["event_us"], row["event_id"]) > (held[ident].event_us, held[ident].event_id)
     ]
     if not winners:
-        return []
+        return
     replaced = [held[row["deployment_id"]] for row in winners if row["deployment_id"] in held]
     if replaced:
         await _forget_replaced(conn, replaced, refresh)
+    await _assign_teams(conn, winners, refresh)
     columns = [c.name for c in deployments.c]
     statement = upsert(conn, deployments)
     statement = statement.on_conflict_do_update(
@@ -187,18 +181,30 @@ async def _store_deployments(conn: AsyncConnection, facts: Facts, refresh: Refre
     }
     if commits:
         await conn.execute(deployment_commits.insert(), list(commits.values()))
-    await refresh.note(touched_commits, [{"repo": r, "sha": s} for _, r, s in commits])
-    await refresh.note(
-        touched_deployments, [{"deployment_id": row["deployment_id"]} for row in winners]
+    for _, repo, sha in commits:
+        refresh.commit(repo, sha)
+    for row in winners:
+        refresh.deployment(row["deployment_id"])
+        refresh.scope(row["service"], row["environment"], row["finished_us"])
+
+
+async def _assign_teams(conn: AsyncConnection, rows: list[Row], refresh: Refresh) -> None:
+    """A deployment's team is its declared team, else its service's team ('' when unknown).
+    The rebuild assigns undeclared teams once, after its last batch."""
+    if refresh.everything:
+        return
+    undeclared = {row["service"] for row in rows if row["declared_team"] is None}
+    if not undeclared:
+        return
+    mapped = await conn.execute(
+        select(service_teams.c.service, service_teams.c.team).where(
+            service_teams.c.service.in_(undeclared)
+        )
     )
-    await refresh.note(
-        scopes,
-        [
-            {"service": r["service"], "environment": r["environment"], "since_us": r["finished_us"]}
-            for r in winners
-        ],
-    )
-    return [row["deployment_id"] for row in winners]
+    teams = {service: team for service, team in mapped}
+    for row in rows:
+        if row["declared_team"] is None:
+            row["team"] = teams.get(row["service"], "")
 
 
 async def _forget_replaced(conn: AsyncConnection, replaced: list[Any], refresh: Refresh) -> None:
@@ -209,45 +215,32 @@ async def _forget_replaced(conn: AsyncConnection, replaced: list[Any], refresh: 
             deployment_commits.c.deployment_id.in_(ids)
         )
     )
-    await refresh.note(touched_commits, [{"repo": r, "sha": s} for r, s in old_commits])
+    for repo, sha in old_commits:
+        refresh.commit(repo, sha)
     await conn.execute(
         delete(deployment_commits).where(deployment_commits.c.deployment_id.in_(ids))
     )
-    await refresh.note(
-        touched_days, [{"service": r.service, "day": r.finished_day} for r in replaced]
-    )
-    await refresh.note(
-        scopes,
-        [
-            {"service": r.service, "environment": r.environment, "since_us": r.finished_us}
-            for r in replaced
-        ],
-    )
+    for row in replaced:
+        refresh.day(row.service, row.finished_day)
+        refresh.scope(row.service, row.environment, row.finished_us)
 
 
-async def _resolve_teams(
-    conn: AsyncConnection, winners: list[str], changed: set[str], refresh: Refresh
-) -> None:
-    """A deployment's team is its declared team, else its service's team."""
-    if refresh.everything:
-        return  # the rebuild resolves every team once, after the last batch
-    chosen: list[ColumnElement[bool]] = []
-    if winners:
-        chosen.append(deployments.c.deployment_id.in_(winners))
-    if changed:
-        chosen.append(deployments.c.service.in_(changed) & deployments.c.declared_team.is_(None))
-    if chosen:
-        await resolve_teams(conn, or_(*chosen))
-    if changed:
-        own = (
-            select(deployments.c.team)
-            .where(deployments.c.deployment_id == commit_leads.c.deployment_id)
-            .scalar_subquery()
-        )
-        await conn.execute(
-            update(commit_leads).where(commit_leads.c.service.in_(changed)).values(team=own)
-        )
-        await refresh.note_days_of_services(changed)
+async def _follow_team_changes(conn: AsyncConnection, changed: set[str], refresh: Refresh) -> None:
+    """Deployments without a declared team, and their commits, follow their service's team."""
+    if not changed or refresh.everything:
+        return
+    await resolve_teams(
+        conn, deployments.c.service.in_(changed) & deployments.c.declared_team.is_(None)
+    )
+    own = (
+        select(deployments.c.team)
+        .where(deployments.c.deployment_id == commit_leads.c.deployment_id)
+        .scalar_subquery()
+    )
+    await conn.execute(
+        update(commit_leads).where(commit_leads.c.service.in_(changed)).values(team=own)
+    )
+    refresh.team_changed(changed)
 
 
 async def resolve_teams(conn: AsyncConnection, where: Any) -> None:
@@ -267,16 +260,9 @@ async def resolve_teams(conn: AsyncConnection, where: Any) -> None:
 async def _store_failures(conn: AsyncConnection, facts: Facts, refresh: Refresh) -> None:
     await _insert_new(conn, health_failures, facts.failures, "failure_id")
     await _insert_new(conn, restorations, facts.restorations, "event_id")
-    named = [row["named_deployment_id"] for row in facts.failures if row["named_deployment_id"]]
-    await refresh.note(touched_deployments, [{"deployment_id": ident} for ident in named])
-    await refresh.note(
-        scopes,
-        [
-            {"service": r["service"], "environment": r["environment"], "since_us": r["detected_us"]}
-            for r in facts.failures
-        ]
-        + [
-            {"service": r["service"], "environment": r["environment"], "since_us": r["restored_us"]}
-            for r in facts.restorations
-        ],
-    )
+    for row in facts.failures:
+        if row["named_deployment_id"]:
+            refresh.deployment(row["named_deployment_id"])
+        refresh.scope(row["service"], row["environment"], row["detected_us"])
+    for row in facts.restorations:
+        refresh.scope(row["service"], row["environment"], row["restored_us"])

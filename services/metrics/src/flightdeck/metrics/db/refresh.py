@@ -25,14 +25,15 @@ from sqlalchemy import (
     and_,
     case,
     delete,
-    exists,
     func,
     insert,
     literal,
     null,
     or_,
     select,
+    text,
     true,
+    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -87,30 +88,41 @@ class Refresh:
     def __init__(self, conn: AsyncConnection, *, everything: bool = False) -> None:
         self.conn = conn
         self.everything = everything
+        self._since: dict[tuple[str, str], int] = {}
+        self._notes: dict[str, set[tuple[Any, ...]]] = {
+            touched_deployments.name: set(),
+            touched_days.name: set(),
+            touched_commits.name: set(),
+        }
+        self._services: set[str] = set()
 
-    async def open(self) -> None:
-        """Create (once per connection) and empty the scratch tables."""
-        if self.everything:
-            return
-        for table in scratch.tables.values():
-            await self.conn.execute(CreateTable(table, if_not_exists=True))
-            await self.conn.execute(delete(table))
+    def scope(self, service: str, environment: str, since_us: int) -> None:
+        """Derived rows of this service and environment from `since_us` on may change."""
+        key = (service, environment)
+        held = self._since.get(key)
+        if held is None or since_us < held:
+            self._since[key] = since_us
 
-    async def note(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        """Record touched scopes, deployments, days or commits."""
-        if rows and not self.everything:
-            await self.conn.execute(insert(table), rows)
+    def deployment(self, deployment_id: str) -> None:
+        """This deployment's failure mark (and its day's rollup) may change."""
+        self._notes[touched_deployments.name].add((deployment_id,))
 
-    async def note_days_of_services(self, services: set[str]) -> None:
-        """Every rollup day of `services` (their team changed)."""
-        if services and not self.everything:
-            days = select(d.c.service, d.c.finished_day).where(d.c.service.in_(services))
-            await self.conn.execute(
-                insert(touched_days).from_select(["service", "day"], days.distinct())
-            )
+    def day(self, service: str, day: int) -> None:
+        """This service's rollup of that day may change."""
+        self._notes[touched_days.name].add((service, day))
+
+    def commit(self, repo: str, sha: str) -> None:
+        """This commit's first deployment may change."""
+        self._notes[touched_commits.name].add((repo, sha))
+
+    def team_changed(self, services: set[str]) -> None:
+        """These services' team changed: every rollup day of theirs is recomputed."""
+        self._services |= services
 
     async def run(self) -> None:
         """Recompute attribution, recovery, failure marks, commit lead times and rollups."""
+        if not self.everything:
+            await self._write_notes()
         await self._note_attributed()
         await self._attribute_by_window()
         await self._attribute_rollbacks()
@@ -120,37 +132,63 @@ class Refresh:
         await self._refresh_commit_leads()
         await self._refresh_rollups()
 
+    async def _write_notes(self) -> None:
+        """Fill the scratch tables (created once per connection, emptied per batch); on
+        PostgreSQL analyse them so the planner drives the joins from them."""
+        for table in scratch.tables.values():
+            await self.conn.execute(CreateTable(table, if_not_exists=True))
+            await self.conn.execute(delete(table))
+        rows: dict[Table, list[dict[str, Any]]] = {
+            scopes: [
+                {"service": service, "environment": environment, "since_us": since}
+                for (service, environment), since in self._since.items()
+            ],
+        }
+        for table in (touched_deployments, touched_days, touched_commits):
+            names = [column.name for column in table.c]
+            rows[table] = [dict(zip(names, note, strict=True)) for note in self._notes[table.name]]
+        for table, values in rows.items():
+            if values:
+                await self.conn.execute(insert(table), values)
+        if self._services:
+            days = select(d.c.service, d.c.finished_day).where(d.c.service.in_(self._services))
+            await self.conn.execute(
+                insert(touched_days).from_select(["service", "day"], days.distinct())
+            )
+        if self.conn.dialect.name == "postgresql":
+            tables = ", ".join(table.name for table in scratch.tables.values())
+            await self.conn.execute(text(f"ANALYZE {tables}"))
+
     # -- limits -------------------------------------------------------------------------
 
-    def _in_scope(self, service: Any, environment: Any, since: ColumnElement[bool]) -> Any:
+    def _scoped(self, table: Any, time: Any) -> list[ColumnElement[bool]]:
+        """Join conditions putting `table` rows at or after their scope's start in scope."""
         if self.everything:
-            return true()
-        return exists(
-            select(1)
-            .select_from(scopes)
-            .where(scopes.c.service == service, scopes.c.environment == environment, since)
-        )
+            return []
+        return [
+            table.c.service == scopes.c.service,
+            table.c.environment == scopes.c.environment,
+            time >= scopes.c.since_us,
+        ]
 
     def _reattributable(self) -> ColumnElement[bool]:
-        """Failures whose attribution a batch may change: unnamed health checks and rollbacks
-        at or after the start of a touched scope."""
+        """Failures whose attribution a batch may change: unnamed health checks and rollbacks."""
         return or_(
-            and_(
-                f.c.kind == "health_check",
-                f.c.named_deployment_id.is_(None),
-                self._in_scope(f.c.service, f.c.environment, f.c.occurred_us >= scopes.c.since_us),
-            ),
-            and_(
-                f.c.kind == "rollback",
-                self._in_scope(f.c.service, f.c.environment, f.c.occurred_us >= scopes.c.since_us),
-            ),
+            f.c.kind == "rollback",
+            and_(f.c.kind == "health_check", f.c.named_deployment_id.is_(None)),
         )
+
+    def _in_scope_ids(self, kind: ColumnElement[bool]) -> Any:
+        """Ids of failures matching `kind` in the touched scopes."""
+        return select(f.c.failure_id).where(kind, *self._scoped(f, f.c.occurred_us))
 
     async def _note_attributed(self) -> None:
         if self.everything:
             return
         attributed = select(f.c.deployment_id).where(
-            f.c.deployment_id.is_not(None), self._reattributable()
+            f.c.deployment_id.is_not(None),
+            self._reattributable(),
+            *self._scoped(f, f.c.occurred_us),
         )
         await self.conn.execute(
             insert(touched_deployments).from_select(["deployment_id"], attributed)
@@ -174,16 +212,16 @@ class Refresh:
             .limit(1)
             .scalar_subquery()
         )
-        unnamed = and_(
+        unnamed = [
             f.c.kind == "health_check",
             f.c.named_deployment_id.is_(None),
-            self._in_scope(f.c.service, f.c.environment, f.c.occurred_us >= scopes.c.since_us),
-        )
-        await self.conn.execute(update(f).where(unnamed).values(deployment_id=latest))
+            *self._scoped(f, f.c.occurred_us),
+        ]
+        await self.conn.execute(update(f).where(*unnamed).values(deployment_id=latest))
         found = f.c.deployment_id.is_not(None)
         await self.conn.execute(
             update(f)
-            .where(unnamed)
+            .where(*unnamed)
             .values(
                 rule=case((found, "window_24h"), else_=null()),
                 rule_rank=case((found, RULE_RANKS["window_24h"]), else_=null()),
@@ -211,10 +249,7 @@ class Refresh:
             .scalar_subquery()
         )
         await self.conn.execute(
-            delete(f).where(
-                f.c.kind == "rollback",
-                self._in_scope(f.c.service, f.c.environment, f.c.occurred_us >= scopes.c.since_us),
-            )
+            delete(f).where(f.c.failure_id.in_(self._in_scope_ids(f.c.kind == "rollback")))
         )
         rows = select(
             literal("rollback:", Text) + rollback.c.deployment_id,
@@ -228,11 +263,7 @@ class Refresh:
         ).where(
             rollback.c.is_rollback.is_(True),
             rollback.c.succeeded.is_(True),
-            self._in_scope(
-                rollback.c.service,
-                rollback.c.environment,
-                rollback.c.finished_us >= scopes.c.since_us,
-            ),
+            *self._scoped(rollback, rollback.c.finished_us),
         )
         columns = [
             "failure_id",
@@ -266,17 +297,16 @@ class Refresh:
             )
             .scalar_subquery()
         )
-        stale = and_(
-            f.c.kind == "health_check",
-            self._in_scope(
-                f.c.service,
-                f.c.environment,
+        stale = [f.c.kind == "health_check"]
+        if not self.everything:
+            stale += [
+                f.c.service == scopes.c.service,
+                f.c.environment == scopes.c.environment,
                 or_(f.c.recovered_us.is_(None), f.c.recovered_us >= scopes.c.since_us),
-            ),
-        )
+            ]
         await self.conn.execute(
             update(f)
-            .where(stale)
+            .where(*stale)
             .values(
                 recovered_us=restored,
                 recovered_by=case((restored.is_not(None), "service_restored"), else_=null()),
@@ -285,7 +315,7 @@ class Refresh:
         await self.conn.execute(
             update(f)
             .where(
-                stale,
+                *stale,
                 following.is_not(None),
                 or_(f.c.recovered_us.is_(None), following < f.c.recovered_us),
             )
@@ -304,37 +334,29 @@ class Refresh:
             .scalar_subquery()
         )
         if self.everything:
-            touched = d.c.deployment_id.in_(
-                select(f.c.deployment_id).where(f.c.deployment_id.is_not(None))
-            )
+            marked = select(f.c.deployment_id).where(f.c.deployment_id.is_not(None)).distinct()
         else:
-            touched = d.c.deployment_id.in_(select(touched_deployments.c.deployment_id))
+            marked = select(touched_deployments.c.deployment_id).distinct()
+        chosen = marked.subquery()
+        touched = d.c.deployment_id == chosen.c.deployment_id
+        if not self.everything:
             days = select(d.c.service, d.c.finished_day).where(touched)
             await self.conn.execute(insert(touched_days).from_select(["service", "day"], days))
-        await self.conn.execute(update(d).where(touched).values(failure_rule=first_rule))
+        changed = d.c.failure_rule.is_distinct_from(first_rule)
+        await self.conn.execute(update(d).where(touched, changed).values(failure_rule=first_rule))
 
     async def _refresh_commit_leads(self) -> None:
         """Each commit once per tier, at its first succeeded non-rollback deployment there."""
         c = deployment_commits
+        keys = select(touched_commits.c.repo, touched_commits.c.sha)
         if self.everything:
             chosen: Any = true()
             await self.conn.execute(delete(commit_leads))
         else:
-            chosen = exists(
-                select(1)
-                .select_from(touched_commits)
-                .where(touched_commits.c.repo == c.c.repo, touched_commits.c.sha == c.c.sha)
-            )
+            chosen = tuple_(c.c.repo, c.c.sha).in_(keys)
             await self.conn.execute(
                 delete(commit_leads).where(
-                    exists(
-                        select(1)
-                        .select_from(touched_commits)
-                        .where(
-                            touched_commits.c.repo == commit_leads.c.repo,
-                            touched_commits.c.sha == commit_leads.c.sha,
-                        )
-                    )
+                    tuple_(commit_leads.c.repo, commit_leads.c.sha).in_(keys)
                 )
             )
         order = func.row_number().over(
@@ -365,26 +387,13 @@ class Refresh:
     async def _refresh_rollups(self) -> None:
         """Daily counts of succeeded deployments, rework and attributed failures."""
         r = daily_deployments
+        keys = select(touched_days.c.service, touched_days.c.day)
         if self.everything:
             chosen: Any = true()
             await self.conn.execute(delete(r))
         else:
-            chosen = exists(
-                select(1)
-                .select_from(touched_days)
-                .where(
-                    touched_days.c.service == d.c.service, touched_days.c.day == d.c.finished_day
-                )
-            )
-            await self.conn.execute(
-                delete(r).where(
-                    exists(
-                        select(1)
-                        .select_from(touched_days)
-                        .where(touched_days.c.service == r.c.service, touched_days.c.day == r.c.day)
-                    )
-                )
-            )
+            chosen = tuple_(d.c.service, d.c.finished_day).in_(keys)
+            await self.conn.execute(delete(r).where(tuple_(r.c.service, r.c.day).in_(keys)))
         rework = or_(d.c.is_rollback.is_(True), d.c.is_unplanned.is_(True))
         counts = (
             select(

@@ -111,6 +111,7 @@ health_failures = Table(
     Column("recovered_us", Micros),
     Column("recovered_by", String(32)),
     Index("ix_failures_scope", "service", "environment", "occurred_us"),
+    Index("ix_failures_recovery", "service", "environment", "kind", "recovered_us"),
     Index("ix_failures_deployment", "deployment_id"),
     Index("ix_failures_occurred", "occurred_us"),
 )
@@ -217,9 +218,9 @@ verifications = Table(
 commit_leads = Table(
     "commit_leads",
     metadata,
-    Column("environment_tier", String(32), primary_key=True),
     Column("repo", Text, primary_key=True),
     Column("sha", Text, primary_key=True),
+    Column("environment_tier", String(32), primary_key=True),
     Column("deployment_id", Text, nullable=False),
     Column("service", Text, nullable=False),
     Column("team", Text, nullable=False),

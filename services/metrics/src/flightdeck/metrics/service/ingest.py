@@ -22,7 +22,6 @@ async def ingest(engine: AsyncEngine, envelopes: Sequence[Envelope[Any]], now: d
         logged = await projector.append(conn, envelopes, now)
         if logged:
             refresh = Refresh(conn)
-            await refresh.open()
             await projector.store(conn, gather(logged), refresh)
             await refresh.run()
     return len(logged)
