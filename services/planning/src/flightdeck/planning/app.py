@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from flightdeck.kit.app import ServiceSpec, create_service_app
 from flightdeck.planning.api.routes import router
+from flightdeck.planning.db.uow import PlanningUnitOfWork
 from flightdeck.planning.messaging.subscriptions import subscriptions
 from flightdeck.planning.settings import PlanningSettings
 
@@ -16,6 +17,7 @@ SPEC = ServiceSpec(
     ),
     routers=[router],
     subscriptions=subscriptions,
+    uow_class=PlanningUnitOfWork,
 )
 
 

@@ -2,4 +2,9 @@
 
 from fastapi import APIRouter
 
+from flightdeck.planning.api import calendar, releases, scope
+
 router = APIRouter()
+router.include_router(releases.router)
+router.include_router(scope.router)
+router.include_router(calendar.router)

@@ -1,6 +1,45 @@
 """The events the planning service consumes, and their handlers."""
 
-from flightdeck.kit.messaging import Subscriptions
-from flightdeck.kit.uow import UnitOfWork
+from __future__ import annotations
 
-subscriptions: Subscriptions[UnitOfWork] = Subscriptions()
+import logging
+
+from flightdeck.events.catalogue.common import EnvironmentTier
+from flightdeck.events.catalogue.executor import DeploymentFinished, DeploymentOutcome
+from flightdeck.events.catalogue.governance import ChangeRejected
+from flightdeck.events.envelope import Envelope
+from flightdeck.kit.messaging import Subscriptions
+from flightdeck.planning.db.uow import PlanningUnitOfWork
+from flightdeck.planning.domain.model import Deployment, Rejection
+from flightdeck.planning.service import releases
+
+log = logging.getLogger(__name__)
+
+subscriptions: Subscriptions[PlanningUnitOfWork] = Subscriptions()
+
+
+@subscriptions.on(DeploymentFinished)
+async def on_deployment_finished(
+    envelope: Envelope[DeploymentFinished], uow: PlanningUnitOfWork
+) -> None:
+    """A succeeded production deployment of a release's service counts towards `released`."""
+    data = envelope.data
+    if (
+        not data.release_id
+        or data.environment_tier is not EnvironmentTier.PRODUCTION
+        or data.outcome is not DeploymentOutcome.SUCCEEDED
+        or data.is_rollback
+    ):
+        return
+    deployment = Deployment(data.service, data.deployment_id, data.finished_at)
+    await releases.record_deployment(uow, data.release_id, deployment)
+
+
+@subscriptions.on(ChangeRejected)
+async def on_change_rejected(envelope: Envelope[ChangeRejected], uow: PlanningUnitOfWork) -> None:
+    """A rejected change flags its release."""
+    data = envelope.data
+    if not data.release_id:
+        return
+    rejection = Rejection(data.change_id, data.rejected_by, data.reason, envelope.time)
+    await releases.record_rejection(uow, data.release_id, rejection)

@@ -1,0 +1,407 @@
+"""Rules of a release's scope: admitting items, removing them, freezing the scope, and the
+lifecycle moves that deployments and cancellation cause."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from flightdeck.planning.domain.calendar import Occurrence
+from flightdeck.planning.domain.dependencies import dependants_of, find_cycle
+from flightdeck.planning.domain.errors import (
+    InputError,
+    InvalidInput,
+    NotFound,
+    StateConflict,
+    Violation,
+)
+from flightdeck.planning.domain.model import (
+    Commit,
+    Deployment,
+    Item,
+    ItemKind,
+    KnownIssue,
+    Release,
+    ReleaseState,
+    RollbackCriterion,
+    Signoff,
+    SignoffDecision,
+    SignoffFunction,
+    Toggle,
+)
+
+ALWAYS_REQUIRED = (SignoffFunction.DEV, SignoffFunction.QA, SignoffFunction.OPS)
+
+
+@dataclass(frozen=True)
+class ItemDraft:
+    """A scope item as asked for, before the release admits it."""
+
+    kind: ItemKind
+    title: str
+    priority: int
+    regulatory: bool
+    depends_on: tuple[str, ...] = ()
+    commits: tuple[Commit, ...] = ()
+    feature_toggle: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class ForeignItem:
+    """An item of another release that an item names as a dependency."""
+
+    item_id: str
+    release_id: str
+    release_state: ReleaseState
+
+
+def ensure_draft(release: Release, action: str) -> None:
+    """409 unless the release is still a draft (its scope is not frozen)."""
+    if release.state is not ReleaseState.DRAFT:
+        raise StateConflict(
+            f"cannot {action}: release {release.id} is {release.state.value}; only a draft "
+            "release changes this way",
+            state=release.state.value,
+        )
+
+
+def admit_items(
+    release: Release,
+    drafts: Sequence[ItemDraft],
+    ids: Sequence[str],
+    foreign: Mapping[str, ForeignItem],
+    *,
+    location: str = "body",
+) -> list[Item]:
+    """The items `drafts` become (with `ids`), after checking titles, ids and dependencies
+    against the release; InvalidInput listing every problem otherwise."""
+    ensure_draft(release, "add items")
+    locations = (
+        [location]
+        if len(drafts) == 1 and location == "body"
+        else [f"{location}.{n}" for n in range(len(drafts))]
+    )
+    known = {item.id for item in release.items}
+    titles = {item.title.casefold() for item in release.items}
+    errors: list[InputError] = []
+    for draft, ident, where in zip(drafts, ids, locations, strict=True):
+        if ident in known or ident in foreign:
+            errors.append(InputError(f"{where}.id", f"item id {ident} is already used"))
+        if draft.title.casefold() in titles:
+            errors.append(InputError(f"{where}.title", f"an item titled {draft.title!r} exists"))
+        known.add(ident)
+        titles.add(draft.title.casefold())
+    for draft, ident, where in zip(drafts, ids, locations, strict=True):
+        errors += _dependency_errors(release, draft, ident, known, foreign, where)
+    items = [
+        _item(release, draft, ident, len(release.items) + n)
+        for n, (draft, ident) in enumerate(zip(drafts, ids, strict=True))
+    ]
+    if not errors:
+        cycle = find_cycle(_graph([*release.items, *items]))
+        if cycle:
+            path = " → ".join([*cycle, cycle[0]])
+            errors.append(InputError(f"{location}", f"dependency cycle: {path}", "cycle"))
+    if errors:
+        raise InvalidInput(errors)
+    return items
+
+
+def _item(release: Release, draft: ItemDraft, ident: str, position: int) -> Item:
+    return Item(
+        id=ident,
+        release_id=release.id,
+        kind=draft.kind,
+        title=draft.title,
+        priority=draft.priority,
+        regulatory=draft.regulatory,
+        depends_on=draft.depends_on,
+        commits=draft.commits,
+        feature_toggle=draft.feature_toggle,
+        position=position,
+    )
+
+
+def _dependency_errors(
+    release: Release,
+    draft: ItemDraft,
+    ident: str,
+    known: set[str],
+    foreign: Mapping[str, ForeignItem],
+    where: str,
+) -> list[InputError]:
+    errors = []
+    for n, need in enumerate(draft.depends_on):
+        at = f"{where}.depends_on.{n}"
+        other = foreign.get(need)
+        if need == ident:
+            errors.append(InputError(at, f"item {ident} cannot depend on itself", "cycle"))
+        elif need in known:
+            continue
+        elif other is None:
+            errors.append(InputError(at, f"item {need} does not exist"))
+        elif other.release_state is not ReleaseState.RELEASED:
+            errors.append(
+                InputError(
+                    at,
+                    f"item {need} belongs to release {other.release_id} "
+                    f"({other.release_state.value}), not to release {release.id}; only items "
+                    "of released releases may be depended on across releases",
+                )
+            )
+    return errors
+
+
+def _graph(items: Sequence[Item]) -> dict[str, tuple[str, ...]]:
+    return {item.id: item.depends_on for item in items}
+
+
+def removal(release: Release, item_id: str, *, cascade: bool, reason: str | None) -> list[str]:
+    """The ids to remove when removing `item_id` (with its dependants when `cascade`).
+
+    From a draft this is an edit; from a scoped release it is a scope reduction and needs a
+    reason. An item others depend on is only removed together with them."""
+    if release.state not in (ReleaseState.DRAFT, ReleaseState.SCOPED):
+        raise StateConflict(
+            f"release {release.id} is {release.state.value}; its scope can no longer change",
+            state=release.state.value,
+        )
+    if release.item(item_id) is None:
+        raise NotFound("item", item_id)
+    if release.state is ReleaseState.SCOPED and not (reason and reason.strip()):
+        raise InvalidInput(
+            [InputError("query.reason", "a scope reduction needs a reason", "missing")]
+        )
+    dependants = sorted(dependants_of(_graph(release.items), [item_id]))
+    if dependants and not cascade:
+        raise StateConflict(
+            f"item {item_id} cannot be removed alone: {', '.join(dependants)} depend on it "
+            "(remove them first, or pass cascade=true to remove them together)",
+            slug="item-has-dependants",
+            dependants=dependants,
+        )
+    return [item_id, *dependants]
+
+
+def violations(
+    release: Release,
+    foreign: Mapping[str, ForeignItem],
+    blackouts: Sequence[Occurrence],
+    next_free: datetime | None,
+) -> list[Violation]:
+    """Every rule the release breaks for its scope to be frozen."""
+    found = [
+        *_criteria_violations(release),
+        *_signoff_violations(release),
+        *_toggle_violations(release),
+        *_dependency_violations(release, foreign),
+    ]
+    if blackouts:
+        found.append(_blackout_violation(release, blackouts, next_free))
+    return found
+
+
+def _criteria_violations(release: Release) -> list[Violation]:
+    if release.rollback_criteria:
+        return []
+    return [Violation("rollback_criteria", "no rollback criteria are defined")]
+
+
+def required_signoffs(release: Release) -> list[SignoffFunction]:
+    """The functions whose approval the release needs (security when anything is regulatory)."""
+    regulatory = any(item.regulatory for item in release.items)
+    return [*ALWAYS_REQUIRED, *([SignoffFunction.SECURITY] if regulatory else [])]
+
+
+def _signoff_violations(release: Release) -> list[Violation]:
+    latest = release.latest_signoffs()
+    found = []
+    for function in required_signoffs(release):
+        signoff = latest.get(function)
+        if signoff is None:
+            found.append(
+                Violation("signoff", f"no {function.value} sign-off", {"function": function.value})
+            )
+        elif signoff.decision is SignoffDecision.REJECT:
+            note = f": {signoff.note}" if signoff.note else ""
+            found.append(
+                Violation(
+                    "signoff",
+                    f"{function.value} rejected (by {signoff.signer}){note}; a later approval "
+                    f"by {function.value} is needed",
+                    {"function": function.value},
+                )
+            )
+    return found
+
+
+def _toggle_violations(release: Release) -> list[Violation]:
+    return [
+        Violation(
+            "feature_toggle",
+            f"item {item.id} ({item.title}) uses toggle {item.feature_toggle!r}, which is not "
+            "documented (key, owner, default, remove_by)",
+            {"item_id": item.id, "toggle": item.feature_toggle},
+        )
+        for item in release.items
+        if item.feature_toggle is not None and release.toggle(item.feature_toggle) is None
+    ]
+
+
+def _dependency_violations(release: Release, foreign: Mapping[str, ForeignItem]) -> list[Violation]:
+    graph = _graph(release.items)
+    found = []
+    cycle = find_cycle(graph)
+    if cycle:
+        path = " → ".join([*cycle, cycle[0]])
+        found.append(Violation("dependency_cycle", f"dependency cycle: {path}", {"cycle": cycle}))
+    for item in release.items:
+        for need in item.depends_on:
+            other = foreign.get(need)
+            satisfied = need in graph or (
+                other is not None and other.release_state is ReleaseState.RELEASED
+            )
+            if not satisfied:
+                found.append(
+                    Violation(
+                        "dependency",
+                        f"item {item.id} depends on {need}, which is neither in scope nor "
+                        "already released",
+                        {"item_id": item.id, "depends_on": need},
+                    )
+                )
+    return found
+
+
+def _blackout_violation(
+    release: Release, blackouts: Sequence[Occurrence], next_free: datetime | None
+) -> Violation:
+    names = ", ".join(
+        f"{o.name} ({o.starts_at.isoformat()} to {o.ends_at.isoformat()})" for o in blackouts
+    )
+    return Violation(
+        "blackout",
+        f"the planned window overlaps {len(blackouts)} blackout period(s): {names}",
+        {
+            "occurrences": [
+                {
+                    "blackout_id": o.blackout_id,
+                    "name": o.name,
+                    "starts_at": o.starts_at.isoformat(),
+                    "ends_at": o.ends_at.isoformat(),
+                }
+                for o in blackouts
+            ],
+            "next_free_start": next_free.isoformat() if next_free else None,
+        },
+    )
+
+
+def scoped(release: Release, now: datetime) -> Release:
+    """The release with its scope frozen (call after `violations` came back empty)."""
+    ensure_draft(release, "freeze the scope")
+    return release.bumped(state=ReleaseState.SCOPED, scoped_at=now)
+
+
+def cancelled(release: Release, reason: str, now: datetime) -> Release:
+    """The release cancelled; 409 once it is released or already cancelled."""
+    if release.state in (ReleaseState.RELEASED, ReleaseState.CANCELLED):
+        raise StateConflict(
+            f"release {release.id} is {release.state.value} and cannot be cancelled",
+            state=release.state.value,
+        )
+    return release.bumped(state=ReleaseState.CANCELLED, cancelled_at=now, cancel_reason=reason)
+
+
+def after_deployment(release: Release, deployment: Deployment) -> Release:
+    """The release once `deployment` (a succeeded production deployment) is counted:
+    in progress on the first of its services, released when every service has one.
+    Drafts, finished and cancelled releases only record it."""
+    deployments = (*release.deployments, deployment)
+    state = release.state
+    if state in (ReleaseState.SCOPED, ReleaseState.IN_PROGRESS):
+        deployed = {d.service for d in deployments}
+        if set(release.services) <= deployed:
+            state = ReleaseState.RELEASED
+        elif deployed & set(release.services):
+            state = ReleaseState.IN_PROGRESS
+    return release.bumped(state=state, deployments=deployments)
+
+
+@dataclass(frozen=True)
+class ReleaseDraft:
+    """A release as asked for."""
+
+    name: str
+    version: str
+    services: tuple[str, ...]
+    team: str
+    target_environment: str
+    planned_start: datetime
+    planned_end: datetime
+    owner: str
+
+
+def plan_release(draft: ReleaseDraft, ident: str, by: str, now: datetime) -> Release:
+    """A new draft release; InvalidInput for a window that ends before it starts or a
+    repeated service."""
+    errors = []
+    if draft.planned_end <= draft.planned_start:
+        errors.append(InputError("body.planned_end", "planned_end must be after planned_start"))
+    repeated = sorted({s for s in draft.services if draft.services.count(s) > 1})
+    if repeated:
+        errors.append(InputError("body.services", f"services repeated: {', '.join(repeated)}"))
+    if errors:
+        raise InvalidInput(errors)
+    return Release(
+        id=ident,
+        name=draft.name,
+        version=draft.version,
+        services=draft.services,
+        team=draft.team,
+        target_environment=draft.target_environment,
+        planned_start=draft.planned_start,
+        planned_end=draft.planned_end,
+        owner=draft.owner,
+        created_by=by,
+        created_at=now,
+    )
+
+
+def with_criteria(release: Release, criteria: Sequence[RollbackCriterion]) -> Release:
+    """The release with its rollback criteria replaced; a metric and comparator pair may
+    appear once."""
+    ensure_draft(release, "change the rollback criteria")
+    seen: set[tuple[str, str]] = set()
+    errors = []
+    for n, criterion in enumerate(criteria):
+        pair = (criterion.metric, criterion.comparator.value)
+        if pair in seen:
+            errors.append(InputError(f"body.{n}", f"{criterion.metric} {pair[1]} is given twice"))
+        seen.add(pair)
+    if errors:
+        raise InvalidInput(errors)
+    return release.bumped(rollback_criteria=tuple(criteria))
+
+
+def with_toggle(release: Release, toggle: Toggle) -> Release:
+    """The release with one more documented toggle (keys are unique per release)."""
+    ensure_draft(release, "document toggles")
+    if release.toggle(toggle.key) is not None:
+        raise InvalidInput([InputError("body.key", f"toggle {toggle.key!r} is documented already")])
+    return release.bumped(toggles=(*release.toggles, toggle))
+
+
+def with_signoff(release: Release, signoff: Signoff) -> Release:
+    """The release with one more readiness decision."""
+    ensure_draft(release, "sign off")
+    return release.bumped(signoffs=(*release.signoffs, signoff))
+
+
+def with_known_issue(release: Release, issue: KnownIssue) -> Release:
+    """The release with one more known issue (any time before it is cancelled)."""
+    if release.state is ReleaseState.CANCELLED:
+        raise StateConflict(f"release {release.id} is cancelled", state=release.state.value)
+    return release.bumped(known_issues=(*release.known_issues, issue))

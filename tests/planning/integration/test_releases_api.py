@@ -1,0 +1,237 @@
+"""The release API through HTTP on the real database: planning, scope, sign-offs, freezing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flightdeck.kit.testing import Tokens
+from flightdeck.planning.db import tables
+from tests.planning.integration.support import (
+    COMMIT,
+    RELEASE,
+    TOGGLE,
+    Planning,
+    assert_problem,
+    count,
+    staged_types,
+)
+
+OFFLINE = {"relay_enabled": False, "consumer_enabled": False}
+
+
+async def test_plan_a_release_and_read_it_back(start_service: Any, tokens: Tokens) -> None:
+    async with start_service("planning", **OFFLINE) as client:
+        api = Planning(client, tokens)
+        created = await api.plan()
+        assert created["state"] == "draft"
+        assert created["version"] == "2.4.0"  # the software version round-trips
+        assert created["resource_version"] == 1
+        assert created["planned_start"] == "2026-04-14T06:00:00Z"
+        read = await client.get(f"/releases/{created['id']}", headers=api.viewer)
+        assert read.headers["etag"] == '"1"'
+        assert read.json() == created
+        assert await staged_types(client) == ["flightdeck.release.planned.v1"]
+
+
+async def test_bad_release_input_lists_every_error_and_stores_nothing(
+    start_service: Any, tokens: Tokens
+) -> None:
+    async with start_service("planning", **OFFLINE) as client:
+        api = Planning(client, tokens)
+        naive = {**RELEASE, "planned_start": "2026-04-14T08:00:00", "team": ""}
+        body = assert_problem(await client.post("/releases", json=naive, headers=api.releaser), 422)
+        assert {e["location"] for e in body["errors"]} == {"body.planned_start", "body.team"}
+        backwards = {**RELEASE, "planned_end": "2026-04-14T07:00:00+02:00"}
+        body = assert_problem(
+            await client.post("/releases", json=backwards, headers=api.releaser), 422
+        )
+        assert [e["location"] for e in body["errors"]] == ["body.planned_end"]
+        assert await count(client, tables.releases) == 0
+        assert await staged_types(client) == []
+
+
+async def test_roles_are_enforced(start_service: Any, tokens: Tokens) -> None:
+    async with start_service("planning", **OFFLINE) as client:
+        api = Planning(client, tokens)
+        assert_problem(await client.post("/releases", json=RELEASE, headers=api.viewer), 403)
+        release = await api.plan()
+        sign = {"function": "qa", "decision": "approve"}
+        url = f"/releases/{release['id']}/signoffs"
+        assert_problem(await client.post(url, json=sign, headers=api.releaser), 403)
+        assert_problem(await client.get("/releases"), 401)
+
+
+async def test_items_reject_bad_input_together(start_service: Any, tokens: Tokens) -> None:
+    async with start_service("planning", **OFFLINE) as client:
+        api = Planning(client, tokens)
+        release = await api.plan()
+        other = await api.plan(name="Other")
+        foreign = await api.item(other["id"], title="Elsewhere")
+        await api.item(release["id"], title="One-page checkout", id="CHK-1")
+        bad = {
+            "kind": "feature",
+            "title": "one-page CHECKOUT",
+            "priority": 2,
+            "depends_on": [foreign["id"], "NOPE-1"],
+        }
+        url = f"/releases/{release['id']}/items"
+        body = assert_problem(await client.post(url, json=bad, headers=api.releaser), 422)
+        assert [e["location"] for e in body["errors"]] == [
+            "body.title",
+            "body.depends_on.0",
+            "body.depends_on.1",
+        ]
+        assert "not to release" in body["errors"][1]["message"]
+        enum = {"kind": "epic", "title": "X", "priority": 9}
+        body = assert_problem(await client.post(url, json=enum, headers=api.releaser), 422)
+        assert {e["location"] for e in body["errors"]} == {"body.kind", "body.priority"}
+        assert len((await api.get(release["id"]))["items"]) == 1
+
+
+async def test_a_batch_with_a_cycle_is_refused_whole(start_service: Any, tokens: Tokens) -> None:
+    async with start_service("planning", **OFFLINE) as client:
+        api = Planning(client, tokens)
+        release = await api.plan()
+        batch = {
+            "items": [
+                {"id": "A", "kind": "feature", "title": "A", "priority": 1, "depends_on": ["C"]},
+                {"id": "B", "kind": "fix", "title": "B", "priority": 2, "depends_on": ["A"]},
+                {"id": "C", "kind": "chore", "title": "C", "priority": 3, "depends_on": ["B"]},
+            ]
+        }
+        url = f"/releases/{release['id']}/items/batch"
+        body = assert_problem(await client.post(url, json=batch, headers=api.releaser), 422)
+        assert "A → C → B → A" in body["detail"]
+        assert await count(client, tables.items) == 0
+        batch["items"][0]["depends_on"] = []
+        added = await client.post(url, json=batch, headers=api.releaser)
+        assert added.status_code == 201, added.text
+        assert [i["id"] for i in added.json()["items"]] == ["A", "B", "C"]
+        assert added.headers["etag"] == '"2"'
+
+
+async def test_freezing_lists_every_broken_rule(start_service: Any, tokens: Tokens) -> None:
+    async with start_service("planning", **OFFLINE) as client:
+        api = Planning(client, tokens)
+        release = await api.plan()
+        rid = release["id"]
+        await api.item(rid, title="Card vault", regulatory=True, feature_toggle="vault-v2")
+        await api.sign(rid, "qa", "reject")
+        await api.sign(rid, "dev")
+        body = assert_problem(await api.scope(rid), 409)
+        rules = sorted(
+            (v["rule"], v.get("function", v.get("toggle", ""))) for v in body["violations"]
+        )
+        assert rules == [
+            ("feature_toggle", "vault-v2"),
+            ("rollback_criteria", ""),
+            ("signoff", "ops"),
+            ("signoff", "qa"),
+            ("signoff", "security"),
+        ]
+        assert (await api.get(rid))["state"] == "draft"
+
+
+async def test_a_later_approval_lifts_a_rejection_and_scope_freezes(
+    start_service: Any, tokens: Tokens
+) -> None:
+    async with start_service("planning", **OFFLINE) as client:
+        api = Planning(client, tokens)
+        rid = (await api.plan())["id"]
+        await api.item(
+            rid, title="One-page checkout", feature_toggle=TOGGLE["key"], commits=[COMMIT]
+        )
+        await api.sign(rid, "qa", "reject")
+        await api.ready(rid)
+        response = await api.scope(rid)
+        assert response.status_code == 200, response.text
+        assert response.json()["state"] == "scoped"
+        assert response.json()["scoped_at"] is not None
+        types = await staged_types(client)
+        assert types[-1] == "flightdeck.release.scoped.v1"
+        assert types.count("flightdeck.release.readiness_signed.v1") == 4
+        again = await client.post(
+            f"/releases/{rid}/items",
+            json={"kind": "fix", "title": "Late", "priority": 1},
+            headers=api.releaser,
+        )
+        assert_problem(again, 409)
+
+
+async def test_stale_if_match_is_412_and_current_one_passes(
+    start_service: Any, tokens: Tokens
+) -> None:
+    async with start_service("planning", **OFFLINE) as client:
+        api = Planning(client, tokens)
+        rid = (await api.plan())["id"]
+        url = f"/releases/{rid}/toggles"
+        stale = {**api.releaser, "If-Match": '"7"'}
+        body = assert_problem(await client.post(url, json=TOGGLE, headers=stale), 412)
+        assert body["current_version"] == 1
+        fresh = {**api.releaser, "If-Match": '"1"'}
+        response = await client.post(url, json=TOGGLE, headers=fresh)
+        assert response.status_code == 201
+        assert response.headers["etag"] == '"2"'
+        assert len((await api.get(rid))["toggles"]) == 1
+
+
+async def test_removing_an_item_others_need_is_409_naming_them(
+    start_service: Any, tokens: Tokens
+) -> None:
+    async with start_service("planning", **OFFLINE) as client:
+        api = Planning(client, tokens)
+        rid = (await api.plan())["id"]
+        await api.item(rid, id="BASE", title="Base")
+        await api.item(rid, id="TOP", title="Top", depends_on=["BASE"])
+        body = assert_problem(
+            await client.delete(f"/releases/{rid}/items/BASE", headers=api.releaser), 409
+        )
+        assert body["dependants"] == ["TOP"]
+        removed = await client.delete(
+            f"/releases/{rid}/items/BASE", params={"cascade": "true"}, headers=api.releaser
+        )
+        assert removed.status_code == 200
+        assert removed.json()["items"] == []
+        assert "flightdeck.release.scope_reduced.v1" not in await staged_types(client)
+
+
+async def test_scope_reduction_after_freezing_emits_scope_reduced(
+    start_service: Any, tokens: Tokens
+) -> None:
+    async with start_service("planning", **OFFLINE) as client:
+        api = Planning(client, tokens)
+        rid = (await api.plan())["id"]
+        await api.item(rid, id="KEEP", title="Keep")
+        await api.item(rid, id="DROP", title="Drop")
+        await api.ready(rid)
+        assert (await api.scope(rid)).status_code == 200
+        url = f"/releases/{rid}/items/DROP"
+        assert_problem(await client.delete(url, headers=api.releaser), 422)  # reason needed
+        response = await client.delete(url, params={"reason": "too risky"}, headers=api.releaser)
+        assert response.status_code == 200, response.text
+        assert [i["id"] for i in response.json()["items"]] == ["KEEP"]
+        assert (await staged_types(client))[-1] == "flightdeck.release.scope_reduced.v1"
+
+
+async def test_cancel_and_known_issues(start_service: Any, tokens: Tokens) -> None:
+    async with start_service("planning", **OFFLINE) as client:
+        api = Planning(client, tokens)
+        rid = (await api.plan())["id"]
+        url = f"/releases/{rid}/cancel"
+        response = await client.post(url, json={"reason": "budget"}, headers=api.releaser)
+        assert response.status_code == 200
+        assert response.json()["state"] == "cancelled"
+        assert_problem(await client.post(url, json={}, headers=api.releaser), 409)
+        issue = {"title": "Slow", "workaround": "Retry", "impact": "Some users"}
+        assert_problem(
+            await client.post(f"/releases/{rid}/known-issues", json=issue, headers=api.releaser),
+            409,
+        )
+        assert (await staged_types(client))[-1] == "flightdeck.release.cancelled.v1"
+
+
+async def test_unknown_release_is_404(start_service: Any, tokens: Tokens) -> None:
+    async with start_service("planning", **OFFLINE) as client:
+        api = Planning(client, tokens)
+        assert_problem(await client.get("/releases/nope", headers=api.viewer), 404)
+        assert_problem(await api.scope("nope"), 404)
