@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, Text, cast, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from flightdeck.governance.db.tables import audit_head, audit_records
@@ -85,21 +85,57 @@ async def audit_page(
 
 
 async def verify_chain(conn: AsyncConnection, chunk: int = 20_000) -> ChainCheck:
-    """Re-compute the chain up to its head, streaming records in sequence order in chunks
-    (a server-side cursor on PostgreSQL), and stop at the first break."""
+    """Re-compute the chain up to its head, reading records in sequence order in chunks
+    (a server-side cursor), and stop at the first break."""
     head = (await conn.execute(select(audit_head.c.seq, audit_head.c.hash))).one()
     check = ChainCheck()
-    result = await conn.stream(
-        select(*VERIFY_COLUMNS)
-        .where(audit_records.c.seq <= head.seq)
-        .order_by(audit_records.c.seq)
-        .execution_options(yield_per=chunk)
-    )
-    try:
-        async for rows in result.partitions(chunk):
-            if not all(check.feed(tuple(row)) for row in rows):
-                break
-    finally:
-        await result.close()
+    async for rows in record_batches(conn, head.seq, chunk):
+        if not all(check.feed(row) for row in rows):
+            break
     check.finish(head.seq, head.hash)
     return check
+
+
+def record_batches(
+    conn: AsyncConnection, until: int, chunk: int = 20_000
+) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    """Records up to `until` in sequence order, `chunk` at a time, with the evidence as its
+    stored JSON text."""
+    if conn.dialect.name == "postgresql":
+        return _postgres_batches(conn, until, chunk)
+    return _batches(conn, until, chunk)
+
+
+def _chain_query(until: int) -> Select[Any]:
+    return (
+        select(*VERIFY_COLUMNS[:6], cast(audit_records.c.evidence, Text), *VERIFY_COLUMNS[7:])
+        .where(audit_records.c.seq <= until)
+        .order_by(audit_records.c.seq)
+    )
+
+
+async def _batches(
+    conn: AsyncConnection, until: int, chunk: int
+) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    result = await conn.stream(_chain_query(until).execution_options(yield_per=chunk))
+    try:
+        async for rows in result.partitions(chunk):
+            yield rows
+    finally:
+        await result.close()
+
+
+async def _postgres_batches(
+    conn: AsyncConnection, until: int, chunk: int
+) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    """The records through asyncpg's own cursor: its rows cost a fraction of SQLAlchemy's,
+    which is most of the time of a million-record verification."""
+    statement = _chain_query(until).compile(
+        dialect=conn.dialect, compile_kwargs={"literal_binds": True}
+    )
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    async with driver.transaction():  # cursors live in a transaction (a savepoint if one runs)
+        cursor = await driver.cursor(str(statement))
+        while rows := await cursor.fetch(chunk):
+            yield rows

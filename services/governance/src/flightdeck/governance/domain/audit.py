@@ -4,7 +4,7 @@ UTC times) and the previous record's hash, so an edited, inserted or deleted rec
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +40,10 @@ def canonical(
     evidence: Any,
     previous_hash: str,
 ) -> bytes:
-    """The bytes a record's hash covers."""
+    """The bytes a record's hash covers. `evidence` is a JSON object, or its canonical text
+    as stored (sorted keys, compact), which is embedded as it is."""
+    if isinstance(evidence, str):
+        evidence = orjson.Fragment(evidence)
     return orjson.dumps(
         {
             "seq": seq,
@@ -72,7 +75,8 @@ def chain(
     seq, previous = previous_seq, previous_hash
     for subject, action, actor, at, reason, evidence in entries:
         seq += 1
-        evidence = orjson.loads(orjson.dumps(evidence))  # as it reads back from the database
+        # Sorted once here, so the stored JSON text is the canonical form itself.
+        evidence = orjson.loads(orjson.dumps(evidence, option=orjson.OPT_SORT_KEYS))
         digest = record_hash(seq, subject, action, actor, at, reason, evidence, previous)
         records.append(
             AuditRecord(seq, subject, action, actor, at, reason, evidence, previous, digest)
@@ -91,7 +95,7 @@ class ChainCheck:
     broken_at: int | None = None
     problem: str | None = None
 
-    def feed(self, row: tuple[Any, ...]) -> bool:
+    def feed(self, row: Sequence[Any]) -> bool:
         """Check one stored row `(seq, subject, action, actor, at, reason, evidence,
         previous_hash, hash)`; False once the chain is broken."""
         seq, subject, action, actor, at, reason, evidence, previous, stored = row
