@@ -42,7 +42,6 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_commit_leads_deployed", ["environment_tier", "deployed_us"], unique=False
         )
-        batch_op.create_index("ix_commit_leads_deployment", ["deployment_id"], unique=False)
         batch_op.create_index(
             "ix_commit_leads_service", ["environment_tier", "service", "deployed_us"], unique=False
         )
@@ -118,11 +117,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("deployment_id"),
     )
     with op.batch_alter_table("deployments", schema=None) as batch_op:
-        batch_op.create_index("ix_deployments_day", ["service", "finished_day"], unique=False)
-        batch_op.create_index("ix_deployments_release", ["release_id"], unique=False)
         batch_op.create_index(
-            "ix_deployments_scope", ["service", "environment", "finished_us"], unique=False
+            "ix_deployments_release",
+            ["release_id"],
+            unique=False,
+            postgresql_where=sa.text("release_id IS NOT NULL"),
+            sqlite_where=sa.text("release_id IS NOT NULL"),
         )
+        batch_op.create_index("ix_deployments_service", ["service", "finished_us"], unique=False)
         batch_op.create_index(
             "ix_deployments_team", ["environment_tier", "team", "finished_us"], unique=False
         )
@@ -296,9 +298,12 @@ def downgrade() -> None:
     with op.batch_alter_table("deployments", schema=None) as batch_op:
         batch_op.drop_index("ix_deployments_tier")
         batch_op.drop_index("ix_deployments_team")
-        batch_op.drop_index("ix_deployments_scope")
-        batch_op.drop_index("ix_deployments_release")
-        batch_op.drop_index("ix_deployments_day")
+        batch_op.drop_index("ix_deployments_service")
+        batch_op.drop_index(
+            "ix_deployments_release",
+            postgresql_where=sa.text("release_id IS NOT NULL"),
+            sqlite_where=sa.text("release_id IS NOT NULL"),
+        )
 
     op.drop_table("deployments")
     with op.batch_alter_table("deployment_starts", schema=None) as batch_op:
@@ -317,7 +322,6 @@ def downgrade() -> None:
     with op.batch_alter_table("commit_leads", schema=None) as batch_op:
         batch_op.drop_index("ix_commit_leads_team")
         batch_op.drop_index("ix_commit_leads_service")
-        batch_op.drop_index("ix_commit_leads_deployment")
         batch_op.drop_index("ix_commit_leads_deployed")
 
     op.drop_table("commit_leads")

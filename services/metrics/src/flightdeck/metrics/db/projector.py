@@ -201,7 +201,7 @@ async def _assign_teams(conn: AsyncConnection, rows: list[Row], refresh: Refresh
             service_teams.c.service.in_(undeclared)
         )
     )
-    teams = {service: team for service, team in mapped}
+    teams: dict[str, str] = dict(mapped.all())
     for row in rows:
         if row["declared_team"] is None:
             row["team"] = teams.get(row["service"], "")

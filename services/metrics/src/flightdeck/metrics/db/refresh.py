@@ -25,6 +25,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -387,12 +388,20 @@ class Refresh:
     async def _refresh_rollups(self) -> None:
         """Daily counts of succeeded deployments, rework and attributed failures."""
         r = daily_deployments
-        keys = select(touched_days.c.service, touched_days.c.day)
         if self.everything:
             chosen: Any = true()
             await self.conn.execute(delete(r))
         else:
-            chosen = tuple_(d.c.service, d.c.finished_day).in_(keys)
+            t = touched_days
+            day_us = literal(DAY_US, BigInteger)
+            chosen = exists(
+                select(1).where(
+                    t.c.service == d.c.service,
+                    d.c.finished_us >= t.c.day * day_us,
+                    d.c.finished_us < (t.c.day + 1) * day_us,
+                )
+            )
+            keys = select(t.c.service, t.c.day)
             await self.conn.execute(delete(r).where(tuple_(r.c.service, r.c.day).in_(keys)))
         rework = or_(d.c.is_rollback.is_(True), d.c.is_unplanned.is_(True))
         counts = (

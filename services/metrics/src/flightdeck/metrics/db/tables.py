@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from flightdeck.events.tables import BigId, UtcDateTime
@@ -71,11 +72,15 @@ deployments = Table(
     Column("failure_rule", String(32)),
     Column("event_id", Text, nullable=False),
     Column("event_us", Micros, nullable=False),
-    Index("ix_deployments_scope", "service", "environment", "finished_us"),
+    Index("ix_deployments_service", "service", "finished_us"),
     Index("ix_deployments_team", "environment_tier", "team", "finished_us"),
     Index("ix_deployments_tier", "environment_tier", "finished_us"),
-    Index("ix_deployments_day", "service", "finished_day"),
-    Index("ix_deployments_release", "release_id"),
+    Index(
+        "ix_deployments_release",
+        "release_id",
+        postgresql_where=text("release_id IS NOT NULL"),
+        sqlite_where=text("release_id IS NOT NULL"),
+    ),
 )
 """DeploymentFinished, one row per deployment (a later event for the same id replaces it).
 `team` is the declared team, else the service's team ('' when neither is known);
@@ -230,7 +235,6 @@ commit_leads = Table(
     Index("ix_commit_leads_team", "environment_tier", "team", "deployed_us"),
     Index("ix_commit_leads_service", "environment_tier", "service", "deployed_us"),
     Index("ix_commit_leads_deployed", "environment_tier", "deployed_us"),
-    Index("ix_commit_leads_deployment", "deployment_id"),
 )
 """Each distinct commit once per tier, at its first succeeded non-rollback deployment there."""
 
