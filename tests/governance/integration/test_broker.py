@@ -9,7 +9,11 @@ from typing import Any
 import httpx
 
 from flightdeck.events.catalogue.common import EnvironmentTier
-from flightdeck.events.catalogue.executor import DeploymentFinished, DeploymentOutcome
+from flightdeck.events.catalogue.executor import (
+    DeploymentFinished,
+    DeploymentOutcome,
+    DeploymentStarted,
+)
 from flightdeck.events.catalogue.governance import ChangeApproved, ChangeClosed, ChangeRequested
 from flightdeck.events.catalogue.planning import BlackoutDeclared, BlackoutWithdrawn, ReleaseScoped
 from flightdeck.events.catalogue.validation import HealthCheckFailed, Severity
@@ -192,3 +196,55 @@ async def test_blackouts_are_mirrored_and_score_risk(
         blackout = next(f for f in risk["factors"] if f["factor"] == "blackout")
         assert blackout["contribution"] == 10
         assert await count_rows(client, "blackouts") == 2
+
+
+async def test_a_stabilized_change_is_closed_successful(
+    start_service: Any, kafka: KafkaSettings, tokens: Tokens
+) -> None:
+    async with start_service("governance", **FAST) as client:
+        rita, viewer = tokens.headers("rita", "releaser"), tokens.headers("vic", "viewer")
+        change_id = (await client.post("/changes", json=change_body(), headers=rita)).json()["id"]
+        await client.post(
+            f"/changes/{change_id}/approvals",
+            json={"decision": "approve"},
+            headers=tokens.headers("ann", "cab"),
+        )
+        finished = datetime.now(UTC) - timedelta(hours=2)  # the hour of stabilization is over
+        started = example(DeploymentStarted, deployment_id="dep-9", change_id=change_id)
+        await publish(kafka, Envelope(data=started))
+
+        async def state() -> str:
+            change = (await client.get(f"/changes/{change_id}", headers=viewer)).json()
+            return str(change["state"])
+
+        await eventually(lambda: _is(state, "implement"))
+        deployment = example(
+            DeploymentFinished,
+            deployment_id="dep-9",
+            change_id=change_id,
+            service="checkout",
+            team="payments",
+            environment="production",
+            environment_tier=EnvironmentTier.PRODUCTION,
+            outcome=DeploymentOutcome.SUCCEEDED,
+            started_at=finished - timedelta(minutes=10),
+            finished_at=finished,
+        )
+        await publish(kafka, Envelope(data=deployment))
+        await eventually(lambda: _is(state, "closed"))
+        change = (await client.get(f"/changes/{change_id}", headers=viewer)).json()
+        assert change["close_code"] == "successful"
+        rates = (await client.get("/failure-rates?group_by=service", headers=viewer)).json()
+        assert rates["groups"] == [
+            {"group": "checkout", "numerator": 0, "denominator": 1, "rate": 0.0}
+        ]
+        trail = (await client.get(f"/audit?subject={change_id}", headers=viewer)).json()["items"]
+        assert [r["action"] for r in trail][-3:] == [
+            "state:implement",
+            "state:review",
+            "state:closed",
+        ]
+
+
+async def _is(read: Any, wanted: str) -> bool:
+    return bool(await read() == wanted)

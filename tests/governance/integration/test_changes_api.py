@@ -218,3 +218,50 @@ async def test_list_is_paginated(governance: Any, tokens: Tokens) -> None:
         assert_problem(await client.get("/changes?cursor=garbage", headers=rita), 422)
         assert_problem(await client.get("/changes?state=sleeping", headers=rita), 422)
         assert_problem(await client.get("/changes/nope", headers=rita), 404)
+
+
+async def test_a_release_gets_one_change(governance: Any, tokens: Tokens) -> None:
+    rita = tokens.headers("rita", "releaser")
+    async with governance() as client:
+        first = await client.post("/changes", json=change_body(release_id="rel-1"), headers=rita)
+        assert first.status_code == 201
+        second = await client.post("/changes", json=change_body(release_id="rel-1"), headers=rita)
+        assert first.json()["id"] in assert_problem(second, 409)["detail"]
+        assert await count_rows(client, "changes") == 1
+
+
+async def test_high_risk_is_escalated_and_audited(governance: Any, tokens: Tokens) -> None:
+    from sqlalchemy import select
+
+    from flightdeck.events.tables import outbox
+
+    rita = tokens.headers("rita", "releaser")
+    risky = change_body(impact="high", complexity="high", schema_changes=True)
+    async with governance() as client:
+        created = (await client.post("/changes", json=risky, headers=rita)).json()
+        assert created["risk_level"] == "high"
+        assert created["oversight_required"] is True
+        trail = (await client.get(f"/audit?subject={created['id']}", headers=rita)).json()
+        [escalation] = [r for r in trail["items"] if r["action"] == "escalation"]
+        assert escalation["evidence"] == {"to_role": "senior_ops"}
+        engine = client.app.state.context.engine  # type: ignore[attr-defined]
+        async with engine.connect() as conn:
+            topics = (await conn.execute(select(outbox.c.headers))).scalars().all()
+        types = sorted(dict(h)["ce_type"] for h in topics) if topics else []
+        assert types == ["flightdeck.change.escalated.v1", "flightdeck.change.requested.v1"]
+
+
+async def test_failure_rates_refuse_bad_questions(governance: Any, tokens: Tokens) -> None:
+    viewer = tokens.headers("vic", "viewer")
+    async with governance() as client:
+        assert_problem(await client.get("/failure-rates?group_by=colour", headers=viewer), 422)
+        backwards = {
+            "group_by": "service",
+            "from": "2026-03-02T00:00:00Z",
+            "to": "2026-03-01T00:00:00Z",
+        }
+        assert_problem(await client.get("/failure-rates", params=backwards, headers=viewer), 422)
+        naive = {"group_by": "service", "from": "2026-03-02T00:00:00"}
+        assert_problem(await client.get("/failure-rates", params=naive, headers=viewer), 422)
+        empty = await client.get("/failure-rates?group_by=service", headers=viewer)
+        assert empty.json()["groups"] == []

@@ -135,3 +135,12 @@ def test_emergency_change_waits_for_its_review_to_close() -> None:
     )
     assert _closed_codes(reviewed) == [CloseCode.SUCCESSFUL_WITH_ISSUES]
     assert not change.review_overdue(FINISHED + timedelta(days=30))
+
+
+def test_a_started_deployment_moves_a_scheduled_change_into_implementation() -> None:
+    change = _scheduled()
+    outcome = outcomes.deployment_started(change, "dep-1")
+    assert change.state is ChangeState.IMPLEMENT
+    assert change.deployment_id == "dep-1"
+    assert outcome.transitions == [(ChangeState.SCHEDULED, ChangeState.IMPLEMENT)]
+    assert not outcomes.deployment_started(change, "dep-2").transitions

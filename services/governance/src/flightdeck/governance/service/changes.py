@@ -21,7 +21,7 @@ from flightdeck.governance.domain.model import ChangeRequest, CloseCode, Decisio
 from flightdeck.governance.domain.policy import Policy
 from flightdeck.governance.domain.releases import release_draft
 from flightdeck.governance.domain.risk import RiskAssessment, RiskInputs, assess_risk
-from flightdeck.governance.service.errors import InvalidReference, NotFound
+from flightdeck.governance.service.errors import Duplicate, InvalidReference, NotFound
 from flightdeck.governance.service.recording import record_outcome
 from flightdeck.kit.versioning import check_if_match
 
@@ -80,14 +80,17 @@ async def _template_matches(db: Executor, draft: ChangeDraft) -> bool:
 
 
 async def request_change(
-    uow: GovernanceUnitOfWork, draft: ChangeDraft, now: datetime
+    uow: GovernanceUnitOfWork, draft: ChangeDraft, now: datetime, *, replay: bool = False
 ) -> ChangeRequest:
-    """Open a change request (for a release: at most one; a second request returns the first)."""
+    """Open a change request. A release has at most one: asking again is refused, or, for a
+    `replay` of the release's event, answered with the change made the first time."""
     async with uow:
         if draft.release_id is not None:
             existing = await uow.changes.by_release(draft.release_id)
+            if existing is not None and not replay:
+                raise Duplicate(f"release {draft.release_id} has change {existing.id} already")
             if existing is not None:
-                await uow.commit()  # keeps the inbox entry of a redelivered release
+                await uow.commit()  # keeps the inbox entry of the redelivered event
                 return existing
         version = await current_policy(uow.session)
         matches = await _template_matches(uow.session, draft)
@@ -110,7 +113,8 @@ async def request_release_change(
     uow: GovernanceUnitOfWork, event: ReleaseScoped, requester: str, change_id: str, now: datetime
 ) -> ChangeRequest:
     """The change request of a scoped release."""
-    return await request_change(uow, release_draft(event, change_id, requester), now)
+    draft = release_draft(event, change_id, requester)
+    return await request_change(uow, draft, now, replay=True)
 
 
 async def _loaded(uow: GovernanceUnitOfWork, change_id: str, if_match: str | None) -> ChangeRequest:

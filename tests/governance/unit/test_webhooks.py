@@ -1,0 +1,31 @@
+"""Webhook signatures and the retry schedule."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta
+
+from flightdeck.governance.domain.webhooks import RetryPolicy, signature
+
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def test_signature_is_the_hmac_of_the_body() -> None:
+    body = b'{"type":"flightdeck.change.closed.v1"}'
+    expected = hmac.new(b"secret", body, hashlib.sha256).hexdigest()
+    assert signature("secret", body) == f"sha256={expected}"
+    assert signature("other", body) != signature("secret", body)
+
+
+def test_backoff_doubles_up_to_its_cap() -> None:
+    retry = RetryPolicy(base=timedelta(seconds=2), cap=timedelta(seconds=30))
+    delays = [retry.next_attempt(n, T0) - T0 for n in range(1, 7)]
+    assert [d.total_seconds() for d in delays] == [2, 4, 8, 16, 30, 30]
+
+
+def test_deliveries_are_abandoned_after_attempts_or_age() -> None:
+    retry = RetryPolicy(max_attempts=3, max_age=timedelta(hours=1))
+    assert not retry.gives_up(2, T0, T0 + timedelta(minutes=5))
+    assert retry.gives_up(3, T0, T0 + timedelta(minutes=5))
+    assert retry.gives_up(1, T0, T0 + timedelta(hours=1))
