@@ -19,17 +19,17 @@ class Candidate:
 
 
 def proposal(release: Release) -> list[Candidate]:
-    """Every item, ranked for removal: non-regulatory before regulatory, then items nothing
-    depends on, then lower priority (5 before 1), then more commits (more risk), then title
+    """Every item, ranked for removal: non-regulatory before regulatory, then lower priority
+    (5 before 1), then items nothing depends on, then more commits (more risk), then title
     and id, so the ranking is deterministic."""
     graph = {item.id: item.depends_on for item in release.items}
     dependants = {item.id: tuple(sorted(dependants_of(graph, [item.id]))) for item in release.items}
 
-    def key(item: Item) -> tuple[bool, bool, int, int, str, str]:
+    def key(item: Item) -> tuple[bool, int, bool, int, str, str]:
         return (
             item.regulatory,
-            bool(dependants[item.id]),
             -item.priority,
+            bool(dependants[item.id]),
             -len(item.commits),
             item.title.casefold(),
             item.id,
