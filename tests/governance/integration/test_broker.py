@@ -93,17 +93,42 @@ async def test_change_approved_follows_the_last_needed_approval(
         assert approved.oversight_required is False
 
 
+async def _approved_change(client: httpx.AsyncClient, tokens: Tokens) -> str:
+    """A low-risk change on checkout, approved by one CAB member."""
+    created = await client.post(
+        "/changes", json=change_body(), headers=tokens.headers("rita", "releaser")
+    )
+    change_id: str = created.json()["id"]
+    await client.post(
+        f"/changes/{change_id}/approvals",
+        json={"decision": "approve"},
+        headers=tokens.headers("ann", "cab"),
+    )
+    return change_id
+
+
+def _succeeded(deployment_id: str, change_id: str, finished: datetime) -> DeploymentFinished:
+    """A successful production deployment of checkout by payments, for a change."""
+    return example(
+        DeploymentFinished,
+        deployment_id=deployment_id,
+        change_id=change_id,
+        service="checkout",
+        team="payments",
+        environment="production",
+        environment_tier=EnvironmentTier.PRODUCTION,
+        outcome=DeploymentOutcome.SUCCEEDED,
+        started_at=finished - timedelta(minutes=10),
+        finished_at=finished,
+    )
+
+
 async def test_health_failure_before_its_deployment_makes_the_change_unsuccessful(
     start_service: Any, kafka: KafkaSettings, tokens: Tokens
 ) -> None:
     async with start_service("governance", **FAST) as client:
         rita, viewer = tokens.headers("rita", "releaser"), tokens.headers("vic", "viewer")
-        change_id = (await client.post("/changes", json=change_body(), headers=rita)).json()["id"]
-        await client.post(
-            f"/changes/{change_id}/approvals",
-            json={"decision": "approve"},
-            headers=tokens.headers("ann", "cab"),
-        )
+        change_id = await _approved_change(client, tokens)
         finished = datetime.now(UTC) - timedelta(hours=1)  # inside the failure history window
         failure = example(
             HealthCheckFailed,
@@ -115,18 +140,7 @@ async def test_health_failure_before_its_deployment_makes_the_change_unsuccessfu
         )
         await publish(kafka, Envelope(data=failure), Envelope(data=failure))
         await eventually(lambda: _rows(client, "health_failures", 1))
-        deployment = example(
-            DeploymentFinished,
-            deployment_id="dep-1",
-            change_id=change_id,
-            service="checkout",
-            team="payments",
-            environment="production",
-            environment_tier=EnvironmentTier.PRODUCTION,
-            outcome=DeploymentOutcome.SUCCEEDED,
-            started_at=finished - timedelta(minutes=10),
-            finished_at=finished,
-        )
+        deployment = _succeeded("dep-1", change_id, finished)
         await publish(kafka, Envelope(data=deployment), Envelope(data=deployment))
 
         async def closed() -> dict[str, Any] | None:
@@ -202,13 +216,8 @@ async def test_a_stabilized_change_is_closed_successful(
     start_service: Any, kafka: KafkaSettings, tokens: Tokens
 ) -> None:
     async with start_service("governance", **FAST) as client:
-        rita, viewer = tokens.headers("rita", "releaser"), tokens.headers("vic", "viewer")
-        change_id = (await client.post("/changes", json=change_body(), headers=rita)).json()["id"]
-        await client.post(
-            f"/changes/{change_id}/approvals",
-            json={"decision": "approve"},
-            headers=tokens.headers("ann", "cab"),
-        )
+        viewer = tokens.headers("vic", "viewer")
+        change_id = await _approved_change(client, tokens)
         finished = datetime.now(UTC) - timedelta(hours=2)  # the hour of stabilization is over
         started = example(DeploymentStarted, deployment_id="dep-9", change_id=change_id)
         await publish(kafka, Envelope(data=started))
@@ -218,18 +227,7 @@ async def test_a_stabilized_change_is_closed_successful(
             return str(change["state"])
 
         await eventually(lambda: _is(state, "implement"))
-        deployment = example(
-            DeploymentFinished,
-            deployment_id="dep-9",
-            change_id=change_id,
-            service="checkout",
-            team="payments",
-            environment="production",
-            environment_tier=EnvironmentTier.PRODUCTION,
-            outcome=DeploymentOutcome.SUCCEEDED,
-            started_at=finished - timedelta(minutes=10),
-            finished_at=finished,
-        )
+        deployment = _succeeded("dep-9", change_id, finished)
         await publish(kafka, Envelope(data=deployment))
         await eventually(lambda: _is(state, "closed"))
         change = (await client.get(f"/changes/{change_id}", headers=viewer)).json()

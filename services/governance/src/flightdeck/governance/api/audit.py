@@ -38,7 +38,7 @@ async def list_audit(
     async with context.reader.connect() as conn:
         found = await audit_page(conn, subject, after[0] if after else None, limit)
     following = encode_cursor(found[-1].seq) if len(found) == limit else None
-    return Page(items=[AuditRecordView.of(r) for r in found], next_cursor=following)
+    return Page(items=[AuditRecordView.model_validate(r) for r in found], next_cursor=following)
 
 
 @router.get("/audit/verify")

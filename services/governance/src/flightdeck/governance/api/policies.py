@@ -25,7 +25,7 @@ async def get_policy(context: Ctx, _caller: Viewer, response: Response) -> Polic
     async with context.reader.connect() as conn:
         version = await current_policy(conn)
     response.headers["ETag"] = etag(version.version)
-    return PolicyView.of(version)
+    return PolicyView.model_validate(version)
 
 
 @router.get("/policies/{version}")
@@ -35,7 +35,7 @@ async def get_policy_version(version: int, context: Ctx, _caller: Viewer) -> Pol
         found = await policies.policy_version(conn, version)
     if found is None:
         raise NotFound("policy version", str(version))
-    return PolicyView.of(found)
+    return PolicyView.model_validate(found)
 
 
 @router.put("/policies")
@@ -57,7 +57,7 @@ async def replace_policy(
         now=context.clock(),
     )
     response.headers["ETag"] = etag(version.version)
-    return PolicyView.of(version)
+    return PolicyView.model_validate(version)
 
 
 @router.post("/templates", status_code=201)

@@ -15,9 +15,7 @@ from flightdeck.events.catalogue.governance import (
     ChangeRequested,
 )
 from flightdeck.events.types import NonEmptyStr, UtcDatetime
-from flightdeck.governance.db.policies import PolicyVersion
-from flightdeck.governance.db.webhooks import Subscription
-from flightdeck.governance.domain.audit import AuditRecord, ChainCheck
+from flightdeck.governance.domain.audit import ChainCheck
 from flightdeck.governance.domain.classification import ChangeTemplate
 from flightdeck.governance.domain.conflicts import Conflict
 from flightdeck.governance.domain.itsm import change_number
@@ -86,22 +84,9 @@ class NewChange(Window):
 
     def draft(self, change_id: str, requester: str) -> ChangeDraft:
         """The draft the use case opens."""
-        return ChangeDraft(
-            id=change_id,
-            title=self.title,
-            services=tuple(dict.fromkeys(self.services)),
-            environment=self.environment,
-            urgency=self.urgency,
-            impact=self.impact,
-            complexity=self.complexity,
-            schema_changes=self.schema_changes,
-            planned_start=self.planned_start,
-            planned_end=self.planned_end,
-            requested_by=requester,
-            team=self.team,
-            release_id=self.release_id,
-            template_id=self.template_id,
-        )
+        fields = self.model_dump(exclude={"services"})
+        services = tuple(dict.fromkeys(self.services))
+        return ChangeDraft(id=change_id, requested_by=requester, services=services, **fields)
 
 
 class NewDecision(Body):
@@ -167,7 +152,13 @@ class NewSubscription(Body):
     event_types: list[WEBHOOK_TYPES] = Field(min_length=1)
 
 
-class ApprovalView(BaseModel):
+class View(BaseModel):
+    """A response body read from a domain object's attributes (`View.model_validate(obj)`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ApprovalView(View):
     approver: str
     role: str
     decision: Decision
@@ -175,16 +166,12 @@ class ApprovalView(BaseModel):
     at: datetime
 
 
-class ConflictView(BaseModel):
+class ConflictView(View):
     kind: Literal["change", "blackout"]
     id: str
     reason: str
     starts_at: datetime
     ends_at: datetime
-
-    @classmethod
-    def of(cls, conflict: Conflict) -> ConflictView:
-        return cls.model_validate(conflict, from_attributes=True)
 
 
 class ChangeView(BaseModel):
@@ -233,10 +220,10 @@ class ChangeView(BaseModel):
         values.update(
             number=change_number(change.number or 0),
             review_overdue=change.review_overdue(now),
-            approvals=[
-                ApprovalView.model_validate(a, from_attributes=True) for a in change.approvals
-            ],
-            conflicts=[ConflictView.of(c) for c in conflicts] if conflicts is not None else None,
+            approvals=[ApprovalView.model_validate(a) for a in change.approvals],
+            conflicts=[ConflictView.model_validate(c) for c in conflicts]
+            if conflicts is not None
+            else None,
         )
         return cls.model_validate(values)
 
@@ -257,16 +244,12 @@ class RiskView(BaseModel):
     factors: list[RiskFactorView]
 
 
-class PolicyView(BaseModel):
+class PolicyView(View):
     version: int
     created_by: str
     created_at: datetime
     note: str
     policy: Policy
-
-    @classmethod
-    def of(cls, version: PolicyVersion) -> PolicyView:
-        return cls.model_validate(version, from_attributes=True)
 
 
 class TemplateView(BaseModel):
@@ -289,7 +272,7 @@ class TemplateView(BaseModel):
         )
 
 
-class SubscriptionView(BaseModel):
+class SubscriptionView(View):
     """A receiver (its secret is never shown)."""
 
     id: str
@@ -298,13 +281,8 @@ class SubscriptionView(BaseModel):
     created_by: str
     created_at: datetime
 
-    @classmethod
-    def of(cls, subscription: Subscription) -> SubscriptionView:
-        values = {name: getattr(subscription, name) for name in cls.model_fields}
-        return cls.model_validate({**values, "event_types": list(subscription.event_types)})
 
-
-class AuditRecordView(BaseModel):
+class AuditRecordView(View):
     seq: int
     subject: str
     action: str
@@ -314,10 +292,6 @@ class AuditRecordView(BaseModel):
     evidence: dict[str, Any]
     previous_hash: str
     hash: str
-
-    @classmethod
-    def of(cls, record: AuditRecord) -> AuditRecordView:
-        return cls.model_validate(record, from_attributes=True)
 
 
 class BrokenRecord(BaseModel):

@@ -31,7 +31,7 @@ async def subscribe(
         actor=caller.subject,
         now=context.clock(),
     )
-    return SubscriptionView.of(subscription)
+    return SubscriptionView.model_validate(subscription)
 
 
 @router.get("/subscriptions")
@@ -44,7 +44,7 @@ async def list_subscriptions(
     async with context.reader.connect() as conn:
         found = await webhooks.subscription_page(conn, after[0] if after else None, limit)
     following = encode_cursor(found[-1].id) if len(found) == limit else None
-    return Page(items=[SubscriptionView.of(s) for s in found], next_cursor=following)
+    return Page(items=[SubscriptionView.model_validate(s) for s in found], next_cursor=following)
 
 
 @router.get("/subscriptions/{subscription_id}/deliveries")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +57,10 @@ class ChangeDraft:
     template_id: str | None = None
 
 
+DRAFTED = [f.name for f in fields(ChangeDraft) if f.name != "services"]
+"""What a change takes over from its draft as it is."""
+
+
 def open_change(
     draft: ChangeDraft,
     *,
@@ -70,25 +74,13 @@ def open_change(
     once when it is standard."""
     classification = classify(draft.urgency, template_matches, risk.level)
     change = ChangeRequest(
-        id=draft.id,
-        title=draft.title,
+        **{name: getattr(draft, name) for name in DRAFTED},
         services=list(draft.services),
-        environment=draft.environment,
-        urgency=draft.urgency,
-        impact=draft.impact,
-        complexity=draft.complexity,
-        schema_changes=draft.schema_changes,
-        planned_start=draft.planned_start,
-        planned_end=draft.planned_end,
-        requested_by=draft.requested_by,
         created_at=now,
         classification=classification,
         risk_score=risk.score,
         risk_level=risk.level,
         policy_version=policy_version,
-        team=draft.team,
-        release_id=draft.release_id,
-        template_id=draft.template_id,
         oversight_required=needs_oversight(policy, risk.level),
     )
     outcome = Outcome(change)

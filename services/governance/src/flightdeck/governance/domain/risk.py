@@ -80,11 +80,11 @@ def assess_risk(inputs: RiskInputs, policy: Policy) -> RiskAssessment:
             min(1.0, (services - 1) / (SERVICES_AT_WORST - 1)),
             f"{services} service(s) touched",
         ),
-        _factor(
+        _flag(
             "schema_changes",
             weights.schema_changes,
-            1.0 if inputs.schema_changes else 0.0,
-            "schema changes" if inputs.schema_changes else "no schema changes",
+            inputs.schema_changes,
+            ("schema changes", "no schema changes"),
         ),
         _factor(
             "failure_history",
@@ -93,17 +93,17 @@ def assess_risk(inputs: RiskInputs, policy: Policy) -> RiskAssessment:
             f"{history.failures} of {history.deployments} production deployments failed in "
             f"the last {policy.failure_window_days} days",
         ),
-        _factor(
+        _flag(
             "blackout",
             weights.blackout,
-            1.0 if inputs.inside_blackout else 0.0,
-            "inside a blackout" if inputs.inside_blackout else "no blackout",
+            inputs.inside_blackout,
+            ("inside a blackout", "no blackout"),
         ),
-        _factor(
+        _flag(
             "off_hours",
             weights.off_hours,
-            1.0 if inputs.outside_business_hours else 0.0,
-            "outside business hours" if inputs.outside_business_hours else "in business hours",
+            inputs.outside_business_hours,
+            ("outside business hours", "in business hours"),
         ),
     )
     score = round(min(100.0, sum(f.contribution for f in factors)), 2)
@@ -113,3 +113,8 @@ def assess_risk(inputs: RiskInputs, policy: Policy) -> RiskAssessment:
 def _factor(name: str, weight: float, value: float, detail: str) -> RiskFactor:
     value = min(1.0, max(0.0, value))
     return RiskFactor(name, weight, round(value, 4), round(weight * value, 4), detail)
+
+
+def _flag(name: str, weight: float, present: bool, details: tuple[str, str]) -> RiskFactor:
+    """A factor that counts in full when present, not at all otherwise; `details` say which."""
+    return _factor(name, weight, 1.0 if present else 0.0, details[0] if present else details[1])

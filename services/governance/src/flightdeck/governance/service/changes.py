@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
@@ -15,6 +16,7 @@ from flightdeck.governance.db.policies import PolicyVersion
 from flightdeck.governance.db.uow import GovernanceUnitOfWork
 from flightdeck.governance.domain import approvals, lifecycle
 from flightdeck.governance.domain.calendar import blackouts_touching, within_business_hours
+from flightdeck.governance.domain.changes import Outcome
 from flightdeck.governance.domain.classification import ChangeShape, template_mismatches
 from flightdeck.governance.domain.lifecycle import ChangeDraft
 from flightdeck.governance.domain.model import ChangeRequest, CloseCode, Decision
@@ -117,11 +119,23 @@ async def request_release_change(
     return await request_change(uow, draft, now, replay=True)
 
 
-async def _loaded(uow: GovernanceUnitOfWork, change_id: str, if_match: str | None) -> ChangeRequest:
-    change = await uow.changes.get(change_id)
-    if change is None:
-        raise NotFound("change", change_id)
-    check_if_match(if_match, change.version)
+Rule = Callable[[ChangeRequest, Policy], Outcome]
+"""A domain rule applied to a change under the policy it was judged by."""
+
+
+async def _apply(
+    uow: GovernanceUnitOfWork, change_id: str, if_match: str | None, rule: Rule, now: datetime
+) -> ChangeRequest:
+    """Load the change (locked), check `If-Match`, apply `rule`, save and record the outcome."""
+    async with uow:
+        change = await uow.changes.get(change_id)
+        if change is None:
+            raise NotFound("change", change_id)
+        check_if_match(if_match, change.version)
+        outcome = rule(change, await policy_of(uow.session, change))
+        await uow.changes.save(change, now)
+        await record_outcome(uow, outcome, now)
+        await uow.commit()
     return change
 
 
@@ -137,10 +151,9 @@ async def decide(
     now: datetime,
 ) -> ChangeRequest:
     """Record an approval or rejection."""
-    async with uow:
-        change = await _loaded(uow, change_id, if_match)
-        policy = await policy_of(uow.session, change)
-        outcome = approvals.decide(
+
+    def rule(change: ChangeRequest, policy: Policy) -> Outcome:
+        return approvals.decide(
             change,
             subject=subject,
             held_roles=held_roles,
@@ -149,10 +162,8 @@ async def decide(
             policy=policy,
             now=now,
         )
-        await uow.changes.save(change, now)
-        await record_outcome(uow, outcome, now)
-        await uow.commit()
-    return change
+
+    return await _apply(uow, change_id, if_match, rule, now)
 
 
 async def cancel(
@@ -164,13 +175,13 @@ async def cancel(
     now: datetime,
 ) -> ChangeRequest:
     """Withdraw a change before it is implemented."""
-    async with uow:
-        change = await _loaded(uow, change_id, if_match)
-        outcome = lifecycle.cancel(change, actor, reason, now)
-        await uow.changes.save(change, now)
-        await record_outcome(uow, outcome, now)
-        await uow.commit()
-    return change
+    return await _apply(
+        uow,
+        change_id,
+        if_match,
+        lambda change, _: lifecycle.cancel(change, actor, reason, now),
+        now,
+    )
 
 
 async def review(
@@ -184,15 +195,13 @@ async def review(
     now: datetime,
 ) -> ChangeRequest:
     """Record the post-implementation review."""
-    async with uow:
-        change = await _loaded(uow, change_id, None)
-        outcome = lifecycle.submit_review(
+
+    def rule(change: ChangeRequest, _policy: Policy) -> Outcome:
+        return lifecycle.submit_review(
             change, reviewer=reviewer, code=code, lessons=lessons, actions=actions, now=now
         )
-        await uow.changes.save(change, now)
-        await record_outcome(uow, outcome, now)
-        await uow.commit()
-    return change
+
+    return await _apply(uow, change_id, None, rule, now)
 
 
 async def cancel_release_change(
