@@ -15,7 +15,12 @@ from flightdeck.events.catalogue.executor import (
     DeploymentStarted,
 )
 from flightdeck.events.catalogue.governance import ChangeApproved, ChangeClosed, ChangeRequested
-from flightdeck.events.catalogue.planning import BlackoutDeclared, BlackoutWithdrawn, ReleaseScoped
+from flightdeck.events.catalogue.planning import (
+    BlackoutDeclared,
+    BlackoutWithdrawn,
+    ReleaseCancelled,
+    ReleaseScoped,
+)
 from flightdeck.events.catalogue.validation import HealthCheckFailed, Severity
 from flightdeck.events.envelope import Envelope
 from flightdeck.events.kafka import KafkaSettings
@@ -58,6 +63,13 @@ async def test_release_scoped_twice_makes_one_change(
             await probe.poll(0.5)
             [requested] = _of_type(probe, ChangeRequested, change["id"])
         assert requested.release_id == "rel-7"
+        await publish(kafka, Envelope(data=example(ReleaseCancelled, release_id="rel-7")))
+
+        async def cancelled() -> bool:
+            [change] = await changes_for_release()
+            return bool(change["state"] == "cancelled")
+
+        await eventually(cancelled)
 
 
 async def _inbox_rows(client: httpx.AsyncClient, wanted: int) -> bool:

@@ -142,3 +142,18 @@ async def test_verify_finds_deleted_records(governance: Any, tokens: Tokens) -> 
             await conn.execute(delete(audit_records).where(audit_records.c.seq == 2))
         middle = (await client.get("/audit/verify", headers=viewer)).json()
         assert middle["first_broken"] == {"seq": 2, "problem": "record 2 is missing"}
+
+
+async def test_concurrent_decisions_never_fork_the_chain(governance: Any, tokens: Tokens) -> None:
+    import asyncio
+
+    rita, viewer = tokens.headers("rita", "releaser"), tokens.headers("vic", "viewer")
+    async with governance() as client:
+        created = await asyncio.gather(
+            *(client.post("/changes", json=change_body(), headers=rita) for _ in range(12))
+        )
+        assert [r.status_code for r in created] == [201] * 12
+        verdict = (await client.get("/audit/verify", headers=viewer)).json()
+        assert verdict == {"ok": True, "checked": 36, "first_broken": None}
+        trail = (await client.get("/audit?limit=500", headers=viewer)).json()["items"]
+        assert [r["seq"] for r in trail] == list(range(1, 37))
