@@ -243,17 +243,14 @@ async def _follow_team_changes(conn: AsyncConnection, changed: set[str], refresh
     refresh.team_changed(changed)
 
 
-async def resolve_teams(conn: AsyncConnection, where: Any) -> None:
-    """Set the team of the deployments matching `where`: declared, else mapped, else ''."""
-    mapped = (
-        select(service_teams.c.team)
-        .where(service_teams.c.service == deployments.c.service)
-        .scalar_subquery()
-    )
+async def resolve_teams(
+    conn: AsyncConnection, where: Any, owned: Table = deployments, teams: Table = service_teams
+) -> None:
+    """Set the team of the deployments (of table `owned`) matching `where`: declared, else
+    their service's (from `teams`), else ''."""
+    mapped = select(teams.c.team).where(teams.c.service == owned.c.service).scalar_subquery()
     await conn.execute(
-        update(deployments)
-        .where(where)
-        .values(team=func.coalesce(deployments.c.declared_team, mapped, ""))
+        update(owned).where(where).values(team=func.coalesce(owned.c.declared_team, mapped, ""))
     )
 
 

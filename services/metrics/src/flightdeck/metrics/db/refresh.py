@@ -13,6 +13,7 @@ same statements run without those limits (rebuild).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -79,16 +80,34 @@ touched_commits = Table(
     prefixes=["TEMPORARY"],
 )
 
-f = health_failures
-d = deployments
+
+@dataclass(frozen=True, slots=True)
+class Derivation:
+    """The tables a refresh reads and writes: the live ones, or a rebuild's staged copies."""
+
+    deployments: Table = deployments
+    commits: Table = deployment_commits
+    failures: Table = health_failures
+    restorations: Table = restorations
+    leads: Table = commit_leads
+    daily: Table = daily_deployments
 
 
 class Refresh:
     """Collects what a batch touched, then recomputes the derived rows it affects."""
 
-    def __init__(self, conn: AsyncConnection, *, everything: bool = False) -> None:
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        *,
+        everything: bool = False,
+        tables: Derivation = Derivation(),
+    ) -> None:
         self.conn = conn
         self.everything = everything
+        self.d, self.f = tables.deployments, tables.failures
+        self.commits, self.restorations = tables.commits, tables.restorations
+        self.leads, self.daily = tables.leads, tables.daily
         self._since: dict[tuple[str, str], int] = {}
         self._notes: dict[str, set[tuple[Any, ...]]] = {
             touched_deployments.name: set(),
@@ -152,7 +171,9 @@ class Refresh:
             if values:
                 await self.conn.execute(insert(table), values)
         if self._services:
-            days = select(d.c.service, d.c.finished_day).where(d.c.service.in_(self._services))
+            days = select(self.d.c.service, self.d.c.finished_day).where(
+                self.d.c.service.in_(self._services)
+            )
             await self.conn.execute(
                 insert(touched_days).from_select(["service", "day"], days.distinct())
             )
@@ -175,21 +196,21 @@ class Refresh:
     def _reattributable(self) -> ColumnElement[bool]:
         """Failures whose attribution a batch may change: unnamed health checks and rollbacks."""
         return or_(
-            f.c.kind == "rollback",
-            and_(f.c.kind == "health_check", f.c.named_deployment_id.is_(None)),
+            self.f.c.kind == "rollback",
+            and_(self.f.c.kind == "health_check", self.f.c.named_deployment_id.is_(None)),
         )
 
     def _in_scope_ids(self, kind: ColumnElement[bool]) -> Any:
         """Ids of failures matching `kind` in the touched scopes."""
-        return select(f.c.failure_id).where(kind, *self._scoped(f, f.c.occurred_us))
+        return select(self.f.c.failure_id).where(kind, *self._scoped(self.f, self.f.c.occurred_us))
 
     async def _note_attributed(self) -> None:
         if self.everything:
             return
-        attributed = select(f.c.deployment_id).where(
-            f.c.deployment_id.is_not(None),
+        attributed = select(self.f.c.deployment_id).where(
+            self.f.c.deployment_id.is_not(None),
             self._reattributable(),
-            *self._scoped(f, f.c.occurred_us),
+            *self._scoped(self.f, self.f.c.occurred_us),
         )
         await self.conn.execute(
             insert(touched_deployments).from_select(["deployment_id"], attributed)
@@ -201,27 +222,27 @@ class Refresh:
         """An unnamed health check goes to the latest succeeded deployment of its service and
         environment finished at most 24 h before detection."""
         latest = (
-            select(d.c.deployment_id)
+            select(self.d.c.deployment_id)
             .where(
-                d.c.service == f.c.service,
-                d.c.environment == f.c.environment,
-                d.c.succeeded.is_(True),
-                d.c.finished_us <= f.c.detected_us,
-                d.c.finished_us >= f.c.detected_us - DAY_US,
+                self.d.c.service == self.f.c.service,
+                self.d.c.environment == self.f.c.environment,
+                self.d.c.succeeded.is_(True),
+                self.d.c.finished_us <= self.f.c.detected_us,
+                self.d.c.finished_us >= self.f.c.detected_us - DAY_US,
             )
-            .order_by(d.c.finished_us.desc(), d.c.deployment_id.desc())
+            .order_by(self.d.c.finished_us.desc(), self.d.c.deployment_id.desc())
             .limit(1)
             .scalar_subquery()
         )
         unnamed = [
-            f.c.kind == "health_check",
-            f.c.named_deployment_id.is_(None),
-            *self._scoped(f, f.c.occurred_us),
+            self.f.c.kind == "health_check",
+            self.f.c.named_deployment_id.is_(None),
+            *self._scoped(self.f, self.f.c.occurred_us),
         ]
-        await self.conn.execute(update(f).where(*unnamed).values(deployment_id=latest))
-        found = f.c.deployment_id.is_not(None)
+        await self.conn.execute(update(self.f).where(*unnamed).values(deployment_id=latest))
+        found = self.f.c.deployment_id.is_not(None)
         await self.conn.execute(
-            update(f)
+            update(self.f)
             .where(*unnamed)
             .values(
                 rule=case((found, "window_24h"), else_=null()),
@@ -233,8 +254,8 @@ class Refresh:
         """Each succeeded rollback is a failure of the deployment it replaced: `rollback_of`,
         else the latest succeeded non-rollback deployment of that service and environment
         finished before it."""
-        rollback = d.alias("rollback")
-        replaced = d.alias("replaced")
+        rollback = self.d.alias("rollback")
+        replaced = self.d.alias("replaced")
         previous = (
             select(replaced.c.deployment_id)
             .where(
@@ -250,7 +271,9 @@ class Refresh:
             .scalar_subquery()
         )
         await self.conn.execute(
-            delete(f).where(f.c.failure_id.in_(self._in_scope_ids(f.c.kind == "rollback")))
+            delete(self.f).where(
+                self.f.c.failure_id.in_(self._in_scope_ids(self.f.c.kind == "rollback"))
+            )
         )
         rows = select(
             literal("rollback:", Text) + rollback.c.deployment_id,
@@ -276,7 +299,7 @@ class Refresh:
             "rule_rank",
             "occurred_us",
         ]
-        await self.conn.execute(insert(f).from_select(columns, rows))
+        await self.conn.execute(insert(self.f).from_select(columns, rows))
 
     # -- recovery -------------------------------------------------------------------------
 
@@ -284,29 +307,29 @@ class Refresh:
         """A detected failure recovers at the earliest of the ServiceRestored naming it and
         the next succeeded deployment of its service and environment."""
         restored = (
-            select(func.min(restorations.c.restored_us))
-            .where(restorations.c.failure_id == f.c.failure_id)
+            select(func.min(self.restorations.c.restored_us))
+            .where(self.restorations.c.failure_id == self.f.c.failure_id)
             .scalar_subquery()
         )
         following = (
-            select(func.min(d.c.finished_us))
+            select(func.min(self.d.c.finished_us))
             .where(
-                d.c.service == f.c.service,
-                d.c.environment == f.c.environment,
-                d.c.succeeded.is_(True),
-                d.c.finished_us > f.c.detected_us,
+                self.d.c.service == self.f.c.service,
+                self.d.c.environment == self.f.c.environment,
+                self.d.c.succeeded.is_(True),
+                self.d.c.finished_us > self.f.c.detected_us,
             )
             .scalar_subquery()
         )
-        stale = [f.c.kind == "health_check"]
+        stale = [self.f.c.kind == "health_check"]
         if not self.everything:
             stale += [
-                f.c.service == scopes.c.service,
-                f.c.environment == scopes.c.environment,
-                or_(f.c.recovered_us.is_(None), f.c.recovered_us >= scopes.c.since_us),
+                self.f.c.service == scopes.c.service,
+                self.f.c.environment == scopes.c.environment,
+                or_(self.f.c.recovered_us.is_(None), self.f.c.recovered_us >= scopes.c.since_us),
             ]
         await self.conn.execute(
-            update(f)
+            update(self.f)
             .where(*stale)
             .values(
                 recovered_us=restored,
@@ -314,11 +337,11 @@ class Refresh:
             )
         )
         await self.conn.execute(
-            update(f)
+            update(self.f)
             .where(
                 *stale,
                 following.is_not(None),
-                or_(f.c.recovered_us.is_(None), following < f.c.recovered_us),
+                or_(self.f.c.recovered_us.is_(None), following < self.f.c.recovered_us),
             )
             .values(recovered_us=following, recovered_by="deployment")
         )
@@ -328,66 +351,68 @@ class Refresh:
     async def _mark_failed_deployments(self) -> None:
         """A deployment's failure rule is the first rule among the failures attributed to it."""
         first_rule = (
-            select(f.c.rule)
-            .where(f.c.deployment_id == d.c.deployment_id, f.c.rule.is_not(None))
-            .order_by(f.c.rule_rank, f.c.failure_id)
+            select(self.f.c.rule)
+            .where(self.f.c.deployment_id == self.d.c.deployment_id, self.f.c.rule.is_not(None))
+            .order_by(self.f.c.rule_rank, self.f.c.failure_id)
             .limit(1)
             .scalar_subquery()
         )
         if self.everything:
-            marked = select(f.c.deployment_id).where(f.c.deployment_id.is_not(None)).distinct()
+            marked = (
+                select(self.f.c.deployment_id).where(self.f.c.deployment_id.is_not(None)).distinct()
+            )
         else:
             marked = select(touched_deployments.c.deployment_id).distinct()
         chosen = marked.subquery()
-        touched = d.c.deployment_id == chosen.c.deployment_id
+        touched = self.d.c.deployment_id == chosen.c.deployment_id
         if not self.everything:
-            days = select(d.c.service, d.c.finished_day).where(touched)
+            days = select(self.d.c.service, self.d.c.finished_day).where(touched)
             await self.conn.execute(insert(touched_days).from_select(["service", "day"], days))
-        changed = d.c.failure_rule.is_distinct_from(first_rule)
-        await self.conn.execute(update(d).where(touched, changed).values(failure_rule=first_rule))
+        changed = self.d.c.failure_rule.is_distinct_from(first_rule)
+        await self.conn.execute(
+            update(self.d).where(touched, changed).values(failure_rule=first_rule)
+        )
 
     async def _refresh_commit_leads(self) -> None:
         """Each commit once per tier, at its first succeeded non-rollback deployment there."""
-        c = deployment_commits
+        c = self.commits
         keys = select(touched_commits.c.repo, touched_commits.c.sha)
         if self.everything:
             chosen: Any = true()
-            await self.conn.execute(delete(commit_leads))
+            await self.conn.execute(delete(self.leads))
         else:
             chosen = tuple_(c.c.repo, c.c.sha).in_(keys)
             await self.conn.execute(
-                delete(commit_leads).where(
-                    tuple_(commit_leads.c.repo, commit_leads.c.sha).in_(keys)
-                )
+                delete(self.leads).where(tuple_(self.leads.c.repo, self.leads.c.sha).in_(keys))
             )
         order = func.row_number().over(
-            partition_by=(d.c.environment_tier, c.c.repo, c.c.sha),
-            order_by=(d.c.finished_us, d.c.deployment_id),
+            partition_by=(self.d.c.environment_tier, c.c.repo, c.c.sha),
+            order_by=(self.d.c.finished_us, self.d.c.deployment_id),
         )
         ranked = (
             select(
-                d.c.environment_tier,
+                self.d.c.environment_tier,
                 c.c.repo,
                 c.c.sha,
-                d.c.deployment_id,
-                d.c.service,
-                d.c.team,
-                d.c.finished_us.label("deployed_us"),
-                (d.c.finished_us - c.c.authored_us).label("lead_authored_us"),
-                (d.c.finished_us - c.c.merged_us).label("lead_merged_us"),
+                self.d.c.deployment_id,
+                self.d.c.service,
+                self.d.c.team,
+                self.d.c.finished_us.label("deployed_us"),
+                (self.d.c.finished_us - c.c.authored_us).label("lead_authored_us"),
+                (self.d.c.finished_us - c.c.merged_us).label("lead_merged_us"),
                 order.label("rank"),
             )
-            .select_from(c.join(d, d.c.deployment_id == c.c.deployment_id))
-            .where(d.c.succeeded.is_(True), d.c.is_rollback.is_(False), chosen)
+            .select_from(c.join(self.d, self.d.c.deployment_id == c.c.deployment_id))
+            .where(self.d.c.succeeded.is_(True), self.d.c.is_rollback.is_(False), chosen)
             .subquery()
         )
         columns = [col.name for col in ranked.c if col.name != "rank"]
         firsts = select(*(ranked.c[name] for name in columns)).where(ranked.c.rank == 1)
-        await self.conn.execute(insert(commit_leads).from_select(columns, firsts))
+        await self.conn.execute(insert(self.leads).from_select(columns, firsts))
 
     async def _refresh_rollups(self) -> None:
         """Daily counts of succeeded deployments, rework and attributed failures."""
-        r = daily_deployments
+        r = self.daily
         if self.everything:
             chosen: Any = true()
             await self.conn.execute(delete(r))
@@ -396,26 +421,28 @@ class Refresh:
             day_us = literal(DAY_US, BigInteger)
             chosen = exists(
                 select(1).where(
-                    t.c.service == d.c.service,
-                    d.c.finished_us >= t.c.day * day_us,
-                    d.c.finished_us < (t.c.day + 1) * day_us,
+                    t.c.service == self.d.c.service,
+                    self.d.c.finished_us >= t.c.day * day_us,
+                    self.d.c.finished_us < (t.c.day + 1) * day_us,
                 )
             )
             keys = select(t.c.service, t.c.day)
             await self.conn.execute(delete(r).where(tuple_(r.c.service, r.c.day).in_(keys)))
-        rework = or_(d.c.is_rollback.is_(True), d.c.is_unplanned.is_(True))
+        rework = or_(self.d.c.is_rollback.is_(True), self.d.c.is_unplanned.is_(True))
         counts = (
             select(
-                d.c.finished_day,
-                d.c.service,
-                d.c.environment_tier,
-                d.c.team,
+                self.d.c.finished_day,
+                self.d.c.service,
+                self.d.c.environment_tier,
+                self.d.c.team,
                 func.count(),
                 func.sum(case((rework, 1), else_=0)),
-                func.sum(case((d.c.failure_rule.is_not(None), 1), else_=0)),
+                func.sum(case((self.d.c.failure_rule.is_not(None), 1), else_=0)),
             )
-            .where(d.c.succeeded.is_(True), chosen)
-            .group_by(d.c.finished_day, d.c.service, d.c.environment_tier, d.c.team)
+            .where(self.d.c.succeeded.is_(True), chosen)
+            .group_by(
+                self.d.c.finished_day, self.d.c.service, self.d.c.environment_tier, self.d.c.team
+            )
         )
         columns = ["day", "service", "environment_tier", "team", "deployments", "rework", "failed"]
         await self.conn.execute(insert(r).from_select(columns, counts))

@@ -5,13 +5,23 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, true
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from flightdeck.metrics.db import projector
+from flightdeck.metrics.db import projector, staging
+from flightdeck.metrics.db.extract import extract_facts
 from flightdeck.metrics.db.queries import projection_counts
-from flightdeck.metrics.db.refresh import Refresh
-from flightdeck.metrics.db.tables import PROJECTIONS, event_log
+from flightdeck.metrics.db.refresh import Derivation, Refresh
+from flightdeck.metrics.db.tables import (
+    PROJECTIONS,
+    commit_leads,
+    daily_deployments,
+    deployment_commits,
+    deployments,
+    event_log,
+    health_failures,
+    restorations,
+)
 from flightdeck.metrics.domain.facts import PROJECTED_TYPES, LoggedEvent, gather
 
 CHUNK = 20_000
@@ -24,15 +34,63 @@ class Rebuilt:
     projections: dict[str, int]
 
 
-async def rebuild(conn: AsyncConnection, chunk: int = CHUNK) -> Rebuilt:
-    """Empty the projections and recompute them from the log inside the caller's
-    transaction: readers see the old projections until it commits, then the new ones."""
+async def rebuild(conn: AsyncConnection) -> Rebuilt:
+    """Recompute every projection from the log inside the caller's transaction; readers keep
+    the old projections until it commits, then see the new ones. Projection writers (the
+    consumer) wait on the projection lock meanwhile."""
     started = time.perf_counter()
     await projector.lock_projections(conn)
+    if conn.dialect.name == "postgresql":
+        await _rebuild_staged(conn)
+    else:
+        await _rebuild_in_place(conn)
+    read = await conn.scalar(
+        select(func.count()).select_from(event_log).where(event_log.c.type.in_(PROJECTED_TYPES))
+    )
+    return Rebuilt(int(read or 0), time.perf_counter() - started, await projection_counts(conn))
+
+
+async def _rebuild_staged(conn: AsyncConnection) -> None:
+    """PostgreSQL: facts extracted set-based into bare staged tables, indexed, derived, then
+    swapped in for the live tables."""
+    staged = staging.staged_tables()
+    await staging.create(conn)
+    await extract_facts(conn, staging.SUFFIX)
+    await projector.resolve_teams(
+        conn,
+        staged["deployments"].c.declared_team.is_(None),
+        staged["deployments"],
+        staged["service_teams"],
+    )
+    derived = {commit_leads.name, daily_deployments.name}
+    await staging.index(conn, staged, [t.name for t in PROJECTIONS if t.name not in derived])
+    tables = Derivation(
+        deployments=staged[deployments.name],
+        commits=staged[deployment_commits.name],
+        failures=staged[health_failures.name],
+        restorations=staged[restorations.name],
+        leads=staged[commit_leads.name],
+        daily=staged[daily_deployments.name],
+    )
+    await Refresh(conn, everything=True, tables=tables).run()
+    await staging.index(conn, staged, sorted(derived))
+    await staging.swap(conn)
+
+
+async def _rebuild_in_place(conn: AsyncConnection) -> None:
+    """SQLite: the projections emptied and refilled in the transaction (readers keep their
+    WAL snapshot until it commits)."""
     for table in reversed(PROJECTIONS):
         await conn.execute(delete(table))
+    await _replay_facts(conn)
+    await projector.resolve_teams(conn, deployments.c.declared_team.is_(None))
+    await Refresh(conn, everything=True).run()
+
+
+async def _replay_facts(conn: AsyncConnection) -> None:
+    """The facts of every logged event, read in chunks through `domain.facts`."""
     refresh = Refresh(conn, everything=True)
-    read, last = 0, 0
+    last = 0
     while True:
         rows = (
             await conn.execute(
@@ -45,14 +103,11 @@ async def rebuild(conn: AsyncConnection, chunk: int = CHUNK) -> Rebuilt:
                 )
                 .where(event_log.c.seq > last, event_log.c.type.in_(PROJECTED_TYPES))
                 .order_by(event_log.c.seq)
-                .limit(chunk)
+                .limit(CHUNK)
             )
         ).all()
         if not rows:
-            break
-        last, read = rows[-1].seq, read + len(rows)
+            return
+        last = rows[-1].seq
         events = [LoggedEvent(row.event_id, row.type, row.time, row.data) for row in rows]
         await projector.store(conn, gather(events), refresh)
-    await projector.resolve_teams(conn, true())
-    await refresh.run()
-    return Rebuilt(read, time.perf_counter() - started, await projection_counts(conn))
