@@ -29,3 +29,13 @@ def test_deliveries_are_abandoned_after_attempts_or_age() -> None:
     assert not retry.gives_up(2, T0, T0 + timedelta(minutes=5))
     assert retry.gives_up(3, T0, T0 + timedelta(minutes=5))
     assert retry.gives_up(1, T0, T0 + timedelta(hours=1))
+
+
+def test_an_attempt_settles_the_delivery() -> None:
+    retry = RetryPolicy(base=timedelta(seconds=1), max_attempts=2)
+    later = T0 + timedelta(seconds=5)
+    assert retry.settle(1, True, T0, later).delivered_at == later
+    again = retry.settle(1, False, T0, later)
+    assert again.next_attempt_at == later + timedelta(seconds=1)
+    assert again.delivered_at is None
+    assert retry.settle(2, False, T0, later).abandoned_at == later

@@ -27,7 +27,7 @@ async def subscribe(
         uow,
         url=str(body.url),
         secret=body.secret,
-        event_types=list(dict.fromkeys(body.event_types)),
+        event_types=body.event_types,
         actor=caller.subject,
         now=context.clock(),
     )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from flightdeck.governance.db.dialect import affected
 from flightdeck.governance.db.tables import webhook_deliveries, webhook_subscriptions
+from flightdeck.governance.domain.webhooks import Settled
 
 Executor = AsyncSession | AsyncConnection
 
@@ -129,9 +130,7 @@ async def record_attempt(
     attempts: int,
     status: int | None,
     error: str | None,
-    next_attempt_at: datetime | None,
-    delivered_at: datetime | None = None,
-    abandoned_at: datetime | None = None,
+    settled: Settled,
 ) -> None:
     """Note how an attempt went and when (if ever) to try again."""
     await db.execute(
@@ -141,9 +140,9 @@ async def record_attempt(
             attempts=attempts,
             last_status=status,
             last_error=error,
-            next_attempt_at=next_attempt_at,
-            delivered_at=delivered_at,
-            abandoned_at=abandoned_at,
+            next_attempt_at=settled.next_attempt_at,
+            delivered_at=settled.delivered_at,
+            abandoned_at=settled.abandoned_at,
         )
     )
 

@@ -39,8 +39,11 @@ async def replace_policy(
             await policies.add_policy_version(uow.session, fresh)
         except IntegrityError as exc:
             raise StaleVersion(f"version {fresh.version} was written meanwhile") from exc
-        evidence = {"from_version": current.version, "to_version": fresh.version,
-                    "policy": policy.model_dump(mode="json")}  # fmt: skip
+        evidence = {
+            "from_version": current.version,
+            "to_version": fresh.version,
+            "policy": policy.model_dump(mode="json"),
+        }
         await uow.audit.append([(POLICY_SUBJECT, "policy-change", actor, now, note, evidence)])
         await uow.commit()
     return fresh

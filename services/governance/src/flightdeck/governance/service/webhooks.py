@@ -72,20 +72,10 @@ async def send_due(
     async with engine.begin() as conn:
         for delivery, (status, error) in zip(due, results, strict=True):
             attempts = delivery.attempts + 1
-            if error is None:
-                await webhooks.record_attempt(
-                    conn, delivery.id, attempts=attempts, status=status, error=None,
-                    next_attempt_at=None, delivered_at=now,
-                )  # fmt: skip
-            elif retry.gives_up(attempts, delivery.created_at, now):
+            settled = retry.settle(attempts, error is None, delivery.created_at, now)
+            if settled.abandoned_at is not None:
                 log.warning("webhook delivery %s abandoned: %s", delivery.id, error)
-                await webhooks.record_attempt(
-                    conn, delivery.id, attempts=attempts, status=status, error=error,
-                    next_attempt_at=None, abandoned_at=now,
-                )  # fmt: skip
-            else:
-                await webhooks.record_attempt(
-                    conn, delivery.id, attempts=attempts, status=status, error=error,
-                    next_attempt_at=retry.next_attempt(attempts, now),
-                )  # fmt: skip
+            await webhooks.record_attempt(
+                conn, delivery.id, attempts=attempts, status=status, error=error, settled=settled
+            )
     return len(due)
