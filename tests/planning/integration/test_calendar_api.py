@@ -116,6 +116,6 @@ async def test_scope_is_refused_inside_a_blackout(start_service: Any, tokens: To
         body = assert_problem(await api.scope(rid), 409)
         [violation] = body["violations"]
         assert violation["rule"] == "blackout"
-        assert violation["next_free_start"] == "2026-04-04T12:00:00+00:00"
+        assert violation["next_free_start"] == "2026-04-04T12:00:00Z"
         assert violation["occurrences"][0]["name"] == "Saturday peak"
         assert (await api.get(rid))["state"] == "draft"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flightdeck.kit.testing import Tokens
+from flightdeck.planning.api.views import ReleaseView
 from flightdeck.planning.db import tables
 from tests.planning.integration.support import (
     COMMIT,
@@ -30,6 +31,7 @@ async def test_plan_a_release_and_read_it_back(start_service: Any, tokens: Token
         read = await client.get(f"/releases/{created['id']}", headers=api.viewer)
         assert read.headers["etag"] == '"1"'
         assert read.json() == created
+        ReleaseView.model_validate(created)  # the documented shape
         assert await staged_types(client) == ["flightdeck.release.planned.v1"]
 
 

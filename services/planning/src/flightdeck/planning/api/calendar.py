@@ -12,10 +12,10 @@ from flightdeck.kit.deps import Ctx, Releaser, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from flightdeck.kit.problems import Problem
 from flightdeck.planning.api.errors import PlanningRoute
-from flightdeck.planning.api.schemas import (
+from flightdeck.planning.api.requests import DeclareBlackout
+from flightdeck.planning.api.views import (
     BlackoutView,
     ConflictsView,
-    DeclareBlackout,
     OccurrenceView,
     StaleToggleView,
 )

@@ -11,14 +11,14 @@ from fastapi.responses import PlainTextResponse
 from flightdeck.events.types import UtcDatetime
 from flightdeck.kit.deps import Ctx, Releaser, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
-from flightdeck.planning.api.deps import IfMatch, tag
+from flightdeck.planning.api.deps import IfMatch
 from flightdeck.planning.api.errors import PlanningRoute
-from flightdeck.planning.api.schemas import (
-    CancelBody,
-    KnownIssueBody,
-    PlanRelease,
+from flightdeck.planning.api.requests import CancelBody, KnownIssueBody, PlanRelease
+from flightdeck.planning.api.views import (
     ReleaseSummary,
     ReleaseView,
+    json_response,
+    release_response,
 )
 from flightdeck.planning.domain import documents
 from flightdeck.planning.domain.model import KnownIssue, ReleaseState
@@ -29,17 +29,14 @@ router = APIRouter(prefix="/releases", tags=["releases"], route_class=PlanningRo
 MARKDOWN = "text/markdown; charset=utf-8"
 
 
-@router.post("", status_code=201)
-async def plan_release(
-    body: PlanRelease, context: Ctx, caller: Releaser, response: Response
-) -> ReleaseView:
+@router.post("", status_code=201, response_model=ReleaseView)
+async def plan_release(body: PlanRelease, context: Ctx, caller: Releaser) -> Response:
     """Plan a release (draft); publishes ReleasePlanned."""
     release = await releases.plan(context.uow(), body.draft(), caller.subject, context.clock())
-    tag(response, release)
-    return ReleaseView.of(release)
+    return release_response(release, 201)
 
 
-@router.get("")
+@router.get("", response_model=Page[ReleaseSummary])
 async def list_releases(
     context: Ctx,
     _caller: Viewer,
@@ -50,8 +47,10 @@ async def list_releases(
     starts_before: Annotated[UtcDatetime | None, Query(alias="to")] = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> Page[ReleaseSummary]:
-    """Releases by planned start; `from`/`to` bound the planned start (to exclusive)."""
+) -> Response:
+    """Releases by planned start; `from`/`to` bound the planned start (to exclusive).
+
+    A hot path: the rows are serialised straight to JSON (no model per release)."""
     check_limit(limit)
     after = decode_cursor(cursor, datetime, str)
     where = queries.ReleaseFilter(state, team, service, starts_from, starts_before)
@@ -60,57 +59,50 @@ async def list_releases(
     )
     page = found[:limit]
     following = (
-        encode_cursor(page[-1].planned_start.isoformat(), page[-1].id)
+        encode_cursor(page[-1]["planned_start"].isoformat(), page[-1]["id"])
         if len(found) > limit
         else None
     )
-    return Page(items=[ReleaseSummary.of(r) for r in page], next_cursor=following)
+    return json_response({"items": page, "next_cursor": following})
 
 
-@router.get("/{release_id}")
-async def read_release(
-    release_id: str, context: Ctx, _caller: Viewer, response: Response
-) -> ReleaseView:
+@router.get("/{release_id}", response_model=ReleaseView)
+async def read_release(release_id: str, context: Ctx, _caller: Viewer) -> Response:
     """A release with its items, criteria, toggles, sign-offs, issues and flags."""
     release = await queries.release(context.reader, release_id)
-    tag(response, release)
-    return ReleaseView.of(release)
+    return release_response(release)
 
 
-@router.post("/{release_id}/cancel")
+@router.post("/{release_id}/cancel", response_model=ReleaseView)
 async def cancel_release(
     release_id: str,
     context: Ctx,
     caller: Releaser,
-    response: Response,
     if_match: IfMatch = None,
     body: CancelBody | None = None,
-) -> ReleaseView:
+) -> Response:
     """Cancel a release that is not released yet; publishes ReleaseCancelled."""
     reason = body.reason if body else ""
     release = await releases.cancel(
         context.uow(), release_id, reason, if_match, caller.subject, context.clock()
     )
-    tag(response, release)
-    return ReleaseView.of(release)
+    return release_response(release)
 
 
-@router.post("/{release_id}/known-issues", status_code=201)
+@router.post("/{release_id}/known-issues", status_code=201, response_model=ReleaseView)
 async def report_known_issue(
     release_id: str,
     body: KnownIssueBody,
     context: Ctx,
     caller: Releaser,
-    response: Response,
     if_match: IfMatch = None,
-) -> ReleaseView:
+) -> Response:
     """Record a known issue for the release notes."""
     issue = KnownIssue(
         releases.new_id(), body.title, body.workaround, body.impact, caller.subject, context.clock()
     )
     release = await releases.report_known_issue(context.uow(), release_id, issue, if_match)
-    tag(response, release)
-    return ReleaseView.of(release)
+    return release_response(release, 201)
 
 
 @router.get(

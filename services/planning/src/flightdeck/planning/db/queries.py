@@ -10,9 +10,9 @@ from sqlalchemy import Select, and_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flightdeck.planning.db import tables as t
-from flightdeck.planning.db.repositories import _release, _toggle, blackout
+from flightdeck.planning.db.repositories import _toggle, blackout
 from flightdeck.planning.domain.calendar import Blackout
-from flightdeck.planning.domain.model import Release, ReleaseState, Toggle
+from flightdeck.planning.domain.model import ReleaseState, Toggle
 
 
 @dataclass(frozen=True)
@@ -26,20 +26,38 @@ class ReleaseFilter:
     starts_before: datetime | None = None
 
 
+LISTED = (
+    "id",
+    "name",
+    "version",
+    "resource_version",
+    "state",
+    "services",
+    "team",
+    "target_environment",
+    "planned_start",
+    "planned_end",
+    "owner",
+)
+"""The columns of a release in a list (a read model: no items or other parts)."""
+
+
 async def releases_page(
     conn: AsyncConnection, where: ReleaseFilter, limit: int, after: tuple[datetime, str] | None
-) -> list[Release]:
-    """Up to `limit` releases matching `where`, by planned start then id, after the cursor."""
+) -> list[dict[str, Any]]:
+    """Up to `limit` releases matching `where` (the `LISTED` fields), by planned start then
+    id, after the cursor."""
     r = t.releases
+    columns = [r.c[name] for name in LISTED]
     if where.service is not None:
         s = t.release_services
         start, ident = s.c.planned_start, s.c.release_id
         statement: Select[Any] = (
-            select(r).join(s, s.c.release_id == r.c.id).where(s.c.service == where.service)
+            select(*columns).join(s, s.c.release_id == r.c.id).where(s.c.service == where.service)
         )
     else:
         start, ident = r.c.planned_start, r.c.id
-        statement = select(r)
+        statement = select(*columns)
     if where.state is not None:
         statement = statement.where(r.c.state == where.state.value)
     if where.team is not None:
@@ -51,7 +69,7 @@ async def releases_page(
     if after is not None:
         statement = statement.where(_after(start, ident, after))
     statement = statement.order_by(start, ident).limit(limit)
-    return [_release(row) for row in (await conn.execute(statement)).all()]
+    return [dict(zip(LISTED, row, strict=True)) for row in (await conn.execute(statement)).all()]
 
 
 def _after(first: Any, second: Any, key: tuple[Any, Any]) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flightdeck.planning.domain.calendar import Occurrence
 from flightdeck.planning.domain.dependencies import dependants_of, find_cycle
@@ -278,9 +278,7 @@ def _dependency_violations(release: Release, foreign: Mapping[str, ForeignItem])
 def _blackout_violation(
     release: Release, blackouts: Sequence[Occurrence], next_free: datetime | None
 ) -> Violation:
-    names = ", ".join(
-        f"{o.name} ({o.starts_at.isoformat()} to {o.ends_at.isoformat()})" for o in blackouts
-    )
+    names = ", ".join(f"{o.name} ({_utc(o.starts_at)} to {_utc(o.ends_at)})" for o in blackouts)
     return Violation(
         "blackout",
         f"the planned window overlaps {len(blackouts)} blackout period(s): {names}",
@@ -289,14 +287,19 @@ def _blackout_violation(
                 {
                     "blackout_id": o.blackout_id,
                     "name": o.name,
-                    "starts_at": o.starts_at.isoformat(),
-                    "ends_at": o.ends_at.isoformat(),
+                    "starts_at": _utc(o.starts_at),
+                    "ends_at": _utc(o.ends_at),
                 }
                 for o in blackouts
             ],
-            "next_free_start": next_free.isoformat() if next_free else None,
+            "next_free_start": _utc(next_free) if next_free else None,
         },
     )
+
+
+def _utc(moment: datetime) -> str:
+    """RFC 3339 in UTC with `Z`, as the API writes times."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def scoped(release: Release, now: datetime) -> Release:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -35,8 +36,8 @@ async def release(reader: AsyncEngine, release_id: str) -> Release:
 
 async def releases(
     reader: AsyncEngine, where: ReleaseFilter, limit: int, after: tuple[datetime, str] | None
-) -> list[Release]:
-    """One page of releases (without their parts)."""
+) -> list[dict[str, Any]]:
+    """One page of releases, as list entries (`queries.LISTED` fields, no parts)."""
     async with reader.connect() as conn:
         return await queries.releases_page(conn, where, limit, after)
 
