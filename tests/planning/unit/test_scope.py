@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from flightdeck.planning.domain import descoping, documents, scope
+from flightdeck.planning.domain import descoping, documents, lifecycle, scope
 from flightdeck.planning.domain.dependencies import dependants_of, find_cycle
 from flightdeck.planning.domain.errors import InvalidInput, StateConflict
 from flightdeck.planning.domain.model import (
@@ -151,12 +151,12 @@ def test_removal_needs_dependants_or_cascade_and_a_reason_once_scoped() -> None:
 
 def test_deployments_move_a_scoped_release_to_released() -> None:
     scoped = release(state=ReleaseState.SCOPED)
-    first = scope.after_deployment(scoped, Deployment("checkout", "d1", NOW))
+    first = lifecycle.after_deployment(scoped, Deployment("checkout", "d1", NOW))
     assert first.state is ReleaseState.IN_PROGRESS
     assert first.resource_version == scoped.resource_version + 1
-    second = scope.after_deployment(first, Deployment("payments", "d2", NOW))
+    second = lifecycle.after_deployment(first, Deployment("payments", "d2", NOW))
     assert second.state is ReleaseState.RELEASED
-    draft = scope.after_deployment(release(), Deployment("checkout", "d1", NOW))
+    draft = lifecycle.after_deployment(release(), Deployment("checkout", "d1", NOW))
     assert draft.state is ReleaseState.DRAFT
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 from flightdeck.events.catalogue.planning import BlackoutReason
 from flightdeck.events.types import UtcDatetime
+from flightdeck.planning.domain.lifecycle import ReleaseDraft
 from flightdeck.planning.domain.model import (
     Commit,
     Comparator,
@@ -19,7 +20,7 @@ from flightdeck.planning.domain.model import (
     SignoffFunction,
     Toggle,
 )
-from flightdeck.planning.domain.scope import ItemDraft, ReleaseDraft
+from flightdeck.planning.domain.scope import ItemDraft
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(max_length=10_000)]

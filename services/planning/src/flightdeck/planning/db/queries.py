@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flightdeck.planning.db import tables as t
-from flightdeck.planning.db.repositories import _toggle, blackout
+from flightdeck.planning.db.rows import to_blackout, to_toggle
 from flightdeck.planning.domain.calendar import Blackout
 from flightdeck.planning.domain.model import ReleaseState, Toggle
 
@@ -92,7 +92,7 @@ async def stale_toggles_page(
         statement = statement.where(tuple_(g.c.remove_by, g.c.release_id, g.c.key) > tuple_(*after))
     statement = statement.order_by(g.c.remove_by, g.c.release_id, g.c.key).limit(limit)
     rows = (await conn.execute(statement)).all()
-    return [(row.release_id, row.release_name, _toggle(row)) for row in rows]
+    return [(row.release_id, row.release_name, to_toggle(row)) for row in rows]
 
 
 async def blackouts_page(
@@ -104,4 +104,4 @@ async def blackouts_page(
     if after is not None:
         statement = statement.where(_after(b.c.declared_at, b.c.id, after))
     statement = statement.order_by(b.c.declared_at, b.c.id).limit(limit)
-    return [blackout(row) for row in (await conn.execute(statement)).all()]
+    return [to_blackout(row) for row in (await conn.execute(statement)).all()]

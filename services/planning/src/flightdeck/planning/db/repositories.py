@@ -5,30 +5,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from flightdeck.events.catalogue.planning import BlackoutReason
 from flightdeck.planning.db import tables as t
+from flightdeck.planning.db.rows import (
+    item_values,
+    release_values,
+    to_blackout,
+    to_item,
+    to_known_issue,
+    to_release,
+    to_signoff,
+    to_toggle,
+)
 from flightdeck.planning.domain.calendar import Blackout
 from flightdeck.planning.domain.model import (
-    Commit,
-    Comparator,
     Deployment,
     Item,
-    ItemKind,
     KnownIssue,
     Rejection,
     Release,
     ReleaseState,
-    RollbackCriterion,
     Signoff,
-    SignoffDecision,
-    SignoffFunction,
     Toggle,
 )
 from flightdeck.planning.domain.scope import ForeignItem
@@ -72,11 +74,11 @@ class Releases:
             t.change_rejections.c.rejected_at,
         )
         return replace(
-            _release(row),
-            items=tuple(_item(r) for r in item_rows),
-            toggles=tuple(_toggle(r) for r in toggle_rows),
-            signoffs=tuple(_signoff(r) for r in signoff_rows),
-            known_issues=tuple(_known_issue(r) for r in issue_rows),
+            to_release(row),
+            items=tuple(to_item(r) for r in item_rows),
+            toggles=tuple(to_toggle(r) for r in toggle_rows),
+            signoffs=tuple(to_signoff(r) for r in signoff_rows),
+            known_issues=tuple(to_known_issue(r) for r in issue_rows),
             deployments=tuple(
                 Deployment(r.service, r.deployment_id, r.finished_at) for r in deployment_rows
             ),
@@ -91,7 +93,7 @@ class Releases:
 
     async def add(self, release: Release) -> None:
         """Store a new release."""
-        await self._db.execute(insert(t.releases).values(**_release_values(release)))
+        await self._db.execute(insert(t.releases).values(**release_values(release)))
         await self._db.execute(
             insert(t.release_services),
             [
@@ -103,7 +105,7 @@ class Releases:
     async def update(self, before: Release, after: Release) -> None:
         """Save the release row's changes; ConcurrentChange when someone else changed it since
         `before` was read."""
-        values = _release_values(after)
+        values = release_values(after)
         for fixed in ("id", "created_by", "created_at"):
             values.pop(fixed)
         result = await self._db.execute(
@@ -117,7 +119,7 @@ class Releases:
 
     async def add_items(self, items: Iterable[Item]) -> None:
         """Store new scope items."""
-        rows = [_item_values(item) for item in items]
+        rows = [item_values(item) for item in items]
         if rows:
             await self._db.execute(insert(t.items), rows)
 
@@ -252,7 +254,7 @@ class Calendar:
                 select(t.blackouts).order_by(t.blackouts.c.declared_at, t.blackouts.c.id)
             )
         ).all()
-        return [blackout(row) for row in rows]
+        return [to_blackout(row) for row in rows]
 
 
 def _dialect(db: Database) -> str:
@@ -260,144 +262,3 @@ def _dialect(db: Database) -> str:
         return db.dialect.name
     bind = db.get_bind()
     return bind.dialect.name
-
-
-def _release_values(release: Release) -> dict[str, Any]:
-    return {
-        "id": release.id,
-        "name": release.name,
-        "version": release.version,
-        "services": list(release.services),
-        "team": release.team,
-        "target_environment": release.target_environment,
-        "planned_start": release.planned_start,
-        "planned_end": release.planned_end,
-        "owner": release.owner,
-        "state": release.state.value,
-        "resource_version": release.resource_version,
-        "rollback_criteria": [
-            {
-                "metric": c.metric,
-                "comparator": c.comparator.value,
-                "threshold": c.threshold,
-                "window_seconds": c.window_seconds,
-            }
-            for c in release.rollback_criteria
-        ],
-        "created_by": release.created_by,
-        "created_at": release.created_at,
-        "scoped_at": release.scoped_at,
-        "cancelled_at": release.cancelled_at,
-        "cancel_reason": release.cancel_reason,
-    }
-
-
-def _release(row: Row[Any]) -> Release:
-    return Release(
-        id=row.id,
-        name=row.name,
-        version=row.version,
-        services=tuple(row.services),
-        team=row.team,
-        target_environment=row.target_environment,
-        planned_start=row.planned_start,
-        planned_end=row.planned_end,
-        owner=row.owner,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        state=ReleaseState(row.state),
-        resource_version=row.resource_version,
-        scoped_at=row.scoped_at,
-        cancelled_at=row.cancelled_at,
-        cancel_reason=row.cancel_reason,
-        rollback_criteria=tuple(
-            RollbackCriterion(
-                c["metric"], Comparator(c["comparator"]), float(c["threshold"]), c["window_seconds"]
-            )
-            for c in row.rollback_criteria
-        ),
-    )
-
-
-def _item_values(item: Item) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "release_id": item.release_id,
-        "kind": item.kind.value,
-        "title": item.title,
-        "title_key": item.title.casefold(),
-        "priority": item.priority,
-        "regulatory": item.regulatory,
-        "depends_on": list(item.depends_on),
-        "commits": [
-            {
-                "repo": c.repo,
-                "sha": c.sha,
-                "authored_at": c.authored_at.isoformat(),
-                "merged_at": c.merged_at.isoformat() if c.merged_at else None,
-            }
-            for c in item.commits
-        ],
-        "feature_toggle": item.feature_toggle,
-        "position": item.position,
-    }
-
-
-def _item(row: Row[Any]) -> Item:
-    return Item(
-        id=row.id,
-        release_id=row.release_id,
-        kind=ItemKind(row.kind),
-        title=row.title,
-        priority=row.priority,
-        regulatory=row.regulatory,
-        depends_on=tuple(row.depends_on),
-        commits=tuple(
-            Commit(
-                c["repo"],
-                c["sha"],
-                datetime.fromisoformat(c["authored_at"]),
-                datetime.fromisoformat(c["merged_at"]) if c["merged_at"] else None,
-            )
-            for c in row.commits
-        ),
-        feature_toggle=row.feature_toggle,
-        position=row.position,
-    )
-
-
-def _toggle(row: Row[Any]) -> Toggle:
-    return Toggle(row.key, row.owner, row.default_on, row.remove_by, row.description)
-
-
-def _signoff(row: Row[Any]) -> Signoff:
-    return Signoff(
-        SignoffFunction(row.function),
-        SignoffDecision(row.decision),
-        row.signer,
-        row.signed_at,
-        row.note,
-    )
-
-
-def _known_issue(row: Row[Any]) -> KnownIssue:
-    return KnownIssue(
-        row.id, row.title, row.workaround, row.impact, row.reported_by, row.reported_at
-    )
-
-
-def blackout(row: Row[Any]) -> Blackout:
-    """A blackout from its row."""
-    return Blackout(
-        id=row.id,
-        name=row.name,
-        reason=BlackoutReason(row.reason),
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        timezone=row.timezone,
-        rrule=row.rrule,
-        services=tuple(row.services),
-        teams=tuple(row.teams),
-        declared_by=row.declared_by,
-        declared_at=row.declared_at,
-    )

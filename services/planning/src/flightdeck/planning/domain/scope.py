@@ -18,17 +18,12 @@ from flightdeck.planning.domain.errors import (
 )
 from flightdeck.planning.domain.model import (
     Commit,
-    Deployment,
     Item,
     ItemKind,
-    KnownIssue,
     Release,
     ReleaseState,
-    RollbackCriterion,
-    Signoff,
     SignoffDecision,
     SignoffFunction,
-    Toggle,
 )
 
 ALWAYS_REQUIRED = (SignoffFunction.DEV, SignoffFunction.QA, SignoffFunction.OPS)
@@ -306,105 +301,3 @@ def scoped(release: Release, now: datetime) -> Release:
     """The release with its scope frozen (call after `violations` came back empty)."""
     ensure_draft(release, "freeze the scope")
     return release.bumped(state=ReleaseState.SCOPED, scoped_at=now)
-
-
-def cancelled(release: Release, reason: str, now: datetime) -> Release:
-    """The release cancelled; 409 once it is released or already cancelled."""
-    if release.state in (ReleaseState.RELEASED, ReleaseState.CANCELLED):
-        raise StateConflict(
-            f"release {release.id} is {release.state.value} and cannot be cancelled",
-            state=release.state.value,
-        )
-    return release.bumped(state=ReleaseState.CANCELLED, cancelled_at=now, cancel_reason=reason)
-
-
-def after_deployment(release: Release, deployment: Deployment) -> Release:
-    """The release once `deployment` (a succeeded production deployment) is counted:
-    in progress on the first of its services, released when every service has one.
-    Drafts, finished and cancelled releases only record it."""
-    deployments = (*release.deployments, deployment)
-    state = release.state
-    if state in (ReleaseState.SCOPED, ReleaseState.IN_PROGRESS):
-        deployed = {d.service for d in deployments}
-        if set(release.services) <= deployed:
-            state = ReleaseState.RELEASED
-        elif deployed & set(release.services):
-            state = ReleaseState.IN_PROGRESS
-    return release.bumped(state=state, deployments=deployments)
-
-
-@dataclass(frozen=True)
-class ReleaseDraft:
-    """A release as asked for."""
-
-    name: str
-    version: str
-    services: tuple[str, ...]
-    team: str
-    target_environment: str
-    planned_start: datetime
-    planned_end: datetime
-    owner: str
-
-
-def plan_release(draft: ReleaseDraft, ident: str, by: str, now: datetime) -> Release:
-    """A new draft release; InvalidInput for a window that ends before it starts or a
-    repeated service."""
-    errors = []
-    if draft.planned_end <= draft.planned_start:
-        errors.append(InputError("body.planned_end", "planned_end must be after planned_start"))
-    repeated = sorted({s for s in draft.services if draft.services.count(s) > 1})
-    if repeated:
-        errors.append(InputError("body.services", f"services repeated: {', '.join(repeated)}"))
-    if errors:
-        raise InvalidInput(errors)
-    return Release(
-        id=ident,
-        name=draft.name,
-        version=draft.version,
-        services=draft.services,
-        team=draft.team,
-        target_environment=draft.target_environment,
-        planned_start=draft.planned_start,
-        planned_end=draft.planned_end,
-        owner=draft.owner,
-        created_by=by,
-        created_at=now,
-    )
-
-
-def with_criteria(release: Release, criteria: Sequence[RollbackCriterion]) -> Release:
-    """The release with its rollback criteria replaced; a metric and comparator pair may
-    appear once."""
-    ensure_draft(release, "change the rollback criteria")
-    seen: set[tuple[str, str]] = set()
-    errors = []
-    for n, criterion in enumerate(criteria):
-        pair = (criterion.metric, criterion.comparator.value)
-        if pair in seen:
-            errors.append(InputError(f"body.{n}", f"{criterion.metric} {pair[1]} is given twice"))
-        seen.add(pair)
-    if errors:
-        raise InvalidInput(errors)
-    return release.bumped(rollback_criteria=tuple(criteria))
-
-
-def with_toggle(release: Release, toggle: Toggle) -> Release:
-    """The release with one more documented toggle (keys are unique per release)."""
-    ensure_draft(release, "document toggles")
-    if release.toggle(toggle.key) is not None:
-        raise InvalidInput([InputError("body.key", f"toggle {toggle.key!r} is documented already")])
-    return release.bumped(toggles=(*release.toggles, toggle))
-
-
-def with_signoff(release: Release, signoff: Signoff) -> Release:
-    """The release with one more readiness decision."""
-    ensure_draft(release, "sign off")
-    return release.bumped(signoffs=(*release.signoffs, signoff))
-
-
-def with_known_issue(release: Release, issue: KnownIssue) -> Release:
-    """The release with one more known issue (any time before it is cancelled)."""
-    if release.state is ReleaseState.CANCELLED:
-        raise StateConflict(f"release {release.id} is cancelled", state=release.state.value)
-    return release.bumped(known_issues=(*release.known_issues, issue))

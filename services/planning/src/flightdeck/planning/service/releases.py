@@ -11,9 +11,10 @@ from datetime import datetime
 from flightdeck.events.envelope import Event
 from flightdeck.kit.versioning import check_if_match
 from flightdeck.planning.db.uow import PlanningUnitOfWork
-from flightdeck.planning.domain import calendar, scope
+from flightdeck.planning.domain import calendar, lifecycle, scope
 from flightdeck.planning.domain import events as integration
 from flightdeck.planning.domain.errors import NotFound, RulesBroken
+from flightdeck.planning.domain.lifecycle import ReleaseDraft
 from flightdeck.planning.domain.model import (
     Deployment,
     Item,
@@ -25,7 +26,7 @@ from flightdeck.planning.domain.model import (
     Signoff,
     Toggle,
 )
-from flightdeck.planning.domain.scope import ItemDraft, ReleaseDraft
+from flightdeck.planning.domain.scope import ItemDraft
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def new_id() -> str:
 
 async def plan(uow: PlanningUnitOfWork, draft: ReleaseDraft, by: str, now: datetime) -> Release:
     """Put a new draft release in the plan (ReleasePlanned)."""
-    release = scope.plan_release(draft, new_id(), by, now)
+    release = lifecycle.plan_release(draft, new_id(), by, now)
     async with uow:
         await uow.releases.add(release)
         uow.publish(integration.release_planned(release))
@@ -128,7 +129,7 @@ async def set_rollback_criteria(
     """Replace the release's rollback criteria."""
 
     async def change(release: Release) -> tuple[Release, list[Event]]:
-        return scope.with_criteria(release, criteria), []
+        return lifecycle.with_criteria(release, criteria), []
 
     return await _change(uow, release_id, if_match, change)
 
@@ -139,7 +140,7 @@ async def document_toggle(
     """Document a feature toggle of the release."""
 
     async def change(release: Release) -> tuple[Release, list[Event]]:
-        after = scope.with_toggle(release, toggle)
+        after = lifecycle.with_toggle(release, toggle)
         await uow.releases.add_toggle(release.id, toggle)
         return after, []
 
@@ -152,7 +153,7 @@ async def sign(
     """Record a readiness decision (ReleaseReadinessSigned)."""
 
     async def change(release: Release) -> tuple[Release, list[Event]]:
-        after = scope.with_signoff(release, signoff)
+        after = lifecycle.with_signoff(release, signoff)
         await uow.releases.add_signoff(release.id, new_id(), signoff)
         return after, [integration.readiness_signed(release, signoff)]
 
@@ -165,7 +166,7 @@ async def report_known_issue(
     """Record a known issue for the release notes."""
 
     async def change(release: Release) -> tuple[Release, list[Event]]:
-        after = scope.with_known_issue(release, issue)
+        after = lifecycle.with_known_issue(release, issue)
         await uow.releases.add_known_issue(release.id, issue)
         return after, []
 
@@ -216,7 +217,7 @@ async def cancel(
     """Call the release off (ReleaseCancelled)."""
 
     async def change(release: Release) -> tuple[Release, list[Event]]:
-        after = scope.cancelled(release, reason, now)
+        after = lifecycle.cancelled(release, reason, now)
         return after, [integration.release_cancelled(after, by)]
 
     return await _change(uow, release_id, if_match, change)
@@ -240,7 +241,7 @@ async def record_deployment(
                 release_id,
             )
         else:
-            after = scope.after_deployment(before, deployment)
+            after = lifecycle.after_deployment(before, deployment)
             await uow.releases.update(before, after)
             if after.state is not before.state:
                 log.info("release %s is now %s", release_id, after.state.value)
