@@ -246,7 +246,11 @@ async def query_latencies(
 ) -> tuple[list[float], dict[str, dict[str, Any]]]:
     """`GET /dora` for one team at a time, weekly buckets over the two years, in process."""
     settings = MetricsSettings(
-        database_url=url, consumer_enabled=False, relay_enabled=False, tokens_file=tokens.path
+        database_url=url,
+        consumer_enabled=False,
+        relay_enabled=False,
+        tokens_file=tokens.path,
+        log_level="WARNING",
     )
     headers = tokens.headers("analyst", "viewer")
     latencies: list[float] = []
@@ -512,6 +516,7 @@ async def service_rss(bench: Bench, url: str, tokens: Tokens) -> float:
         "FLIGHTDECK_METRICS_DATABASE_URL": url,
         "FLIGHTDECK_METRICS_PORT": str(port),
         "FLIGHTDECK_TOKENS_FILE": str(tokens.path),
+        "FLIGHTDECK_LOG_LEVEL": "WARNING",
     }
     command = [sys.executable, "-m", "flightdeck.cli.main", "serve", "metrics"]
     process = await asyncio.create_subprocess_exec(
@@ -575,10 +580,12 @@ async def run(bench: Bench) -> Report:
     report.notes.append(
         f"{events} events ({DEPLOYMENTS} deployments) loaded in {loading.seconds:.1f} s"
     )
-    seconds, read = await timed_rebuild(url)
+    first, read = await timed_rebuild(url)  # from empty projections
+    seconds, read = await timed_rebuild(url)  # replacing them, as an operator's rebuild does
+    report.figures["rebuild_from_empty_seconds"] = first
     report.figures["rebuild_seconds"] = seconds
     report.figures["rebuild_events_per_s"] = read / seconds
-    report.target("rebuild_seconds", f"< 60 for {read} events", seconds < 60)
+    report.target("rebuild_seconds", f"< 60 for {read} events", max(first, seconds) < 60)
 
     tokens = Tokens(bench.databases.workdir / "metrics-tokens.json")
     latencies, answers = await query_latencies(url, tokens)
