@@ -22,6 +22,18 @@ metadata = MetaData()
 ID = 64
 NAME = 200
 
+
+def _release_ref(*, primary_key: bool = False) -> Column[str]:
+    """The column naming the release a row belongs to (deleted with it)."""
+    return Column(
+        "release_id",
+        String(ID),
+        ForeignKey("releases.id", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+    )
+
+
 releases = Table(
     "releases",
     metadata,
@@ -51,9 +63,7 @@ releases = Table(
 release_services = Table(
     "release_services",
     metadata,
-    Column(
-        "release_id", String(ID), ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True
-    ),
+    _release_ref(primary_key=True),
     Column("service", String(NAME), primary_key=True),
     Column("planned_start", UtcDateTime, nullable=False),
     Index("ix_release_services_service", "service", "planned_start", "release_id"),
@@ -64,7 +74,7 @@ items = Table(
     "items",
     metadata,
     Column("id", String(ID), primary_key=True),
-    Column("release_id", String(ID), ForeignKey("releases.id", ondelete="CASCADE"), nullable=False),
+    _release_ref(),
     Column("kind", String(16), nullable=False),
     Column("title", String(NAME), nullable=False),
     Column("title_key", String(NAME), nullable=False),
@@ -82,9 +92,7 @@ items = Table(
 toggles = Table(
     "toggles",
     metadata,
-    Column(
-        "release_id", String(ID), ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True
-    ),
+    _release_ref(primary_key=True),
     Column("key", String(NAME), primary_key=True),
     Column("owner", String(NAME), nullable=False),
     Column("default_on", Boolean, nullable=False),
@@ -98,7 +106,7 @@ signoffs = Table(
     "signoffs",
     metadata,
     Column("id", String(ID), primary_key=True),
-    Column("release_id", String(ID), ForeignKey("releases.id", ondelete="CASCADE"), nullable=False),
+    _release_ref(),
     Column("function", String(16), nullable=False),
     Column("decision", String(16), nullable=False),
     Column("signer", String(NAME), nullable=False),
@@ -112,7 +120,7 @@ known_issues = Table(
     "known_issues",
     metadata,
     Column("id", String(ID), primary_key=True),
-    Column("release_id", String(ID), ForeignKey("releases.id", ondelete="CASCADE"), nullable=False),
+    _release_ref(),
     Column("title", String(NAME), nullable=False),
     Column("workaround", Text, nullable=False),
     Column("impact", Text, nullable=False),

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from flightdeck.events.catalogue import common, planning
 from flightdeck.planning.domain.calendar import Blackout
-from flightdeck.planning.domain.model import Commit, Item, Release, Signoff
+from flightdeck.planning.domain.model import Item, Release, Signoff
+
+P = TypeVar("P", bound=common.Part)
 
 
 def release_planned(release: Release) -> planning.ReleasePlanned:
@@ -35,26 +38,9 @@ def release_scoped(release: Release, scoped_at: datetime) -> planning.ReleaseSco
         team=release.team,
         target_environment=release.target_environment,
         items=[_item(item) for item in release.items],
-        rollback_criteria=[
-            planning.RollbackCriterion(
-                metric=c.metric,
-                comparator=c.comparator,
-                threshold=c.threshold,
-                window_seconds=c.window_seconds,
-            )
-            for c in release.rollback_criteria
-        ],
-        feature_toggles=[
-            planning.FeatureToggle(
-                key=t.key,
-                owner=t.owner,
-                default=t.default,
-                remove_by=t.remove_by,
-                description=t.description,
-            )
-            for t in release.toggles
-        ],
-        signoffs=[_signoff(s) for s in release.signoffs],
+        rollback_criteria=[_part(planning.RollbackCriterion, c) for c in release.rollback_criteria],
+        feature_toggles=[_part(planning.FeatureToggle, t) for t in release.toggles],
+        signoffs=[_part(planning.Signoff, s) for s in release.signoffs],
         scoped_at=scoped_at,
         name=release.name,
         owner=release.owner,
@@ -71,28 +57,14 @@ def _item(item: Item) -> planning.ScopeItem:
         priority=item.priority,
         regulatory=item.regulatory,
         depends_on=list(item.depends_on),
-        commits=[_commit(commit) for commit in item.commits],
+        commits=[_part(common.Commit, commit) for commit in item.commits],
         feature_toggle=item.feature_toggle,
     )
 
 
-def _commit(commit: Commit) -> common.Commit:
-    return common.Commit(
-        repo=commit.repo,
-        sha=commit.sha,
-        authored_at=commit.authored_at,
-        merged_at=commit.merged_at,
-    )
-
-
-def _signoff(signoff: Signoff) -> planning.Signoff:
-    return planning.Signoff(
-        function=signoff.function,
-        decision=signoff.decision,
-        signer=signoff.signer,
-        at=signoff.at,
-        note=signoff.note,
-    )
+def _part(model: type[P], value: object) -> P:
+    """A catalogue value object from the domain one with the same field names."""
+    return model.model_validate(value, from_attributes=True)
 
 
 def scope_reduced(
