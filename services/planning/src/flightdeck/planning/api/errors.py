@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
 
 from flightdeck.kit.problems import Problem, invalid, not_found
 from flightdeck.planning.db.repositories import ConcurrentChange
@@ -53,5 +54,8 @@ class PlanningRoute(APIRoute):
                 return await handler(request)
             except (PlanningError, ConcurrentChange) as error:
                 raise as_problem(error, request.headers.get("if-match")) from error
+            except IntegrityError as error:  # a concurrent request stored the same key first
+                detail = "a concurrent request changed the same data first; read it and retry"
+                raise Problem(409, detail, slug="concurrent-change") from error
 
         return guarded

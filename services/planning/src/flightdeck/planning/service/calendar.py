@@ -57,6 +57,8 @@ async def conflicts(
     """Check [start, end) for `services` of `team` against the calendar."""
     if end <= start:
         raise InvalidInput([InputError("query.end", "end must be after start")])
+    if end - start > calendar.SEARCH_HORIZON:
+        raise InvalidInput([InputError("query.end", "the period may span two years at most")])
     relevant = [
         b
         for b in await blackouts.all()
