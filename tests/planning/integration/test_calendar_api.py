@@ -101,6 +101,11 @@ async def test_conflicts_follow_local_time_and_name_the_next_free_start(
             headers=api.viewer,
         )
         assert_problem(naive, 422)
+        decade = {"start": "2026-01-01T00:00:00Z", "end": "2036-01-01T00:00:00Z"}
+        body = assert_problem(
+            await client.get("/calendar/conflicts", params=decade, headers=api.viewer), 422
+        )
+        assert body["errors"][0]["location"] == "query.end"
 
 
 async def test_scope_is_refused_inside_a_blackout(start_service: Any, tokens: Tokens) -> None:

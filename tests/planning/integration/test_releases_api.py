@@ -160,6 +160,34 @@ async def test_a_later_approval_lifts_a_rejection_and_scope_freezes(
         assert_problem(again, 409)
 
 
+async def test_bad_criteria_are_422_and_keep_the_old_ones(
+    start_service: Any, tokens: Tokens
+) -> None:
+    async with start_service("planning", **OFFLINE) as client:
+        api = Planning(client, tokens)
+        rid = (await api.plan())["id"]
+        url = f"/releases/{rid}/rollback-criteria"
+        good = [{"metric": "errors", "comparator": "gt", "threshold": 1, "window_seconds": 60}]
+        assert (await client.put(url, json=good, headers=api.releaser)).status_code == 200
+        bad = [
+            {"metric": "errors", "comparator": "eq", "threshold": 1, "window_seconds": 60},
+            {"metric": "latency", "comparator": "lt", "threshold": 1, "window_seconds": 0},
+            {**good[0], "window": 5},
+        ]
+        body = assert_problem(await client.put(url, json=bad, headers=api.releaser), 422)
+        assert [e["location"] for e in body["errors"]] == [
+            "body.0.comparator",
+            "body.1.window_seconds",
+            "body.2.window",
+        ]
+        twice = [good[0], good[0]]
+        body = assert_problem(await client.put(url, json=twice, headers=api.releaser), 422)
+        assert [e["location"] for e in body["errors"]] == ["body.1"]
+        release = await api.get(rid)
+        assert [c["metric"] for c in release["rollback_criteria"]] == ["errors"]
+        assert release["resource_version"] == 2
+
+
 async def test_stale_if_match_is_412_and_current_one_passes(
     start_service: Any, tokens: Tokens
 ) -> None:

@@ -87,6 +87,10 @@ def test_admitting_items_checks_titles_dependencies_and_ids() -> None:
         "body.depends_on.0",
         "body.depends_on.2",
     ]
+    reused = ItemDraft(ItemKind.FIX, "Reused id", 2, False)
+    with pytest.raises(InvalidInput) as refused:
+        scope.admit_items(current, [reused], ["Y"], foreign)
+    assert refused.value.errors[0].message == "item id Y is already used"
     fine = ItemDraft(ItemKind.FIX, "New", 2, False, ("Y", "A"))
     [added] = scope.admit_items(current, [fine], ["B"], foreign)
     assert (added.id, added.position, added.depends_on) == ("B", 1, ("Y", "A"))
