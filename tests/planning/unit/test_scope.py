@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from flightdeck.events.catalogue.executor import DeploymentFinished
+from flightdeck.events.testing import EXAMPLE_TIME, example
 from flightdeck.planning.domain import descoping, documents, lifecycle, scope
 from flightdeck.planning.domain.dependencies import dependants_of, find_cycle
 from flightdeck.planning.domain.errors import InvalidInput, StateConflict
@@ -199,3 +201,26 @@ def test_notes_and_runbook_come_from_the_current_state() -> None:
     )
     assert book["rollback"]["procedure"][0].startswith("Roll back payments")
     assert {c["name"] for c in book["contacts"]} == {"olga", "dev-lead", "qa-lead", "ops-lead"}
+
+
+def test_only_succeeded_production_deployments_of_a_release_count() -> None:
+    def event(**fields: object) -> DeploymentFinished:
+        values = {
+            "release_id": "r1",
+            "environment_tier": "production",
+            "outcome": "succeeded",
+            "is_rollback": False,
+        }
+        return example(DeploymentFinished, **{**values, **fields})
+
+    assert lifecycle.reported_deployment(event(service="checkout")) == (
+        "r1",
+        Deployment("checkout", "deployment_id-1", EXAMPLE_TIME),
+    )
+    for other in (
+        {"release_id": None},
+        {"environment_tier": "staging"},
+        {"outcome": "failed"},
+        {"is_rollback": True},
+    ):
+        assert lifecycle.reported_deployment(event(**other)) is None, other

@@ -1,8 +1,8 @@
-"""Routes of the business calendar and of stale toggles."""
+"""Routes of the business calendar."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -10,14 +10,12 @@ from fastapi import APIRouter, Query, Response
 from flightdeck.events.types import UtcDatetime
 from flightdeck.kit.deps import Ctx, Releaser, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
-from flightdeck.kit.problems import Problem
 from flightdeck.planning.api.errors import PlanningRoute
 from flightdeck.planning.api.requests import DeclareBlackout
 from flightdeck.planning.api.views import (
     BlackoutView,
     ConflictsView,
     OccurrenceView,
-    StaleToggleView,
 )
 from flightdeck.planning.domain.calendar import Blackout
 from flightdeck.planning.service import calendar, queries
@@ -89,36 +87,4 @@ async def calendar_conflicts(
         end=end,
         occurrences=[OccurrenceView.of(o) for o in report.occurrences],
         next_free_start=report.next_free_start,
-    )
-
-
-@router.get("/toggles/stale")
-async def stale_toggles(
-    context: Ctx,
-    _caller: Viewer,
-    today: date | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
-) -> Page[StaleToggleView]:
-    """Toggles of released releases whose `remove_by` is before `today` (UTC date by default)."""
-    check_limit(limit)
-    after = decode_cursor(cursor, str, str, str)
-    try:
-        key = (date.fromisoformat(after[0]), after[1], after[2]) if after else None
-    except ValueError as exc:
-        raise Problem(422, "cursor is not valid", slug="invalid-cursor") from exc
-    found = await queries.stale_toggles(
-        context.reader, today or context.clock().date(), limit + 1, key
-    )
-    page = found[:limit]
-    following = None
-    if len(found) > limit:
-        release_id, _, toggle = page[-1]
-        following = encode_cursor(toggle.remove_by.isoformat(), release_id, toggle.key)
-    return Page(
-        items=[
-            StaleToggleView(release_id=rid, release_name=name, **vars(toggle))
-            for rid, name, toggle in page
-        ],
-        next_cursor=following,
     )

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from flightdeck.events.catalogue.common import EnvironmentTier
+from flightdeck.events.catalogue.executor import DeploymentFinished, DeploymentOutcome
 from flightdeck.planning.domain.errors import InputError, InvalidInput, StateConflict
 from flightdeck.planning.domain.model import (
     Deployment,
@@ -121,3 +123,16 @@ def after_deployment(release: Release, deployment: Deployment) -> Release:
         elif deployed & set(release.services):
             state = ReleaseState.IN_PROGRESS
     return release.bumped(state=state, deployments=deployments)
+
+
+def reported_deployment(event: DeploymentFinished) -> tuple[str, Deployment] | None:
+    """The release and deployment a DeploymentFinished counts for: a succeeded production
+    deployment (not a rollback) of a release's service; None for any other."""
+    if (
+        not event.release_id
+        or event.environment_tier is not EnvironmentTier.PRODUCTION
+        or event.outcome is not DeploymentOutcome.SUCCEEDED
+        or event.is_rollback
+    ):
+        return None
+    return event.release_id, Deployment(event.service, event.deployment_id, event.finished_at)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from flightdeck.events.catalogue.common import Comparator
 from flightdeck.events.catalogue.planning import ItemKind, SignoffDecision, SignoffFunction
@@ -179,6 +180,6 @@ class Release:
             latest[signoff.function] = signoff
         return latest
 
-    def bumped(self, **changes: object) -> Release:
+    def bumped(self, **changes: Any) -> Release:
         """This release with `changes` and the next resource version."""
-        return replace(self, resource_version=self.resource_version + 1, **changes)  # type: ignore[arg-type]
+        return replace(self, resource_version=self.resource_version + 1, **changes)

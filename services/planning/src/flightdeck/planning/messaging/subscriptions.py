@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flightdeck.events.catalogue.common import EnvironmentTier
-from flightdeck.events.catalogue.executor import DeploymentFinished, DeploymentOutcome
+from flightdeck.events.catalogue.executor import DeploymentFinished
 from flightdeck.events.catalogue.governance import ChangeRejected
 from flightdeck.events.envelope import Envelope
 from flightdeck.kit.messaging import Subscriptions
 from flightdeck.planning.db.uow import PlanningUnitOfWork
-from flightdeck.planning.domain.model import Deployment, Rejection
+from flightdeck.planning.domain import lifecycle
+from flightdeck.planning.domain.model import Rejection
 from flightdeck.planning.service import releases
 
 log = logging.getLogger(__name__)
@@ -23,16 +23,9 @@ async def on_deployment_finished(
     envelope: Envelope[DeploymentFinished], uow: PlanningUnitOfWork
 ) -> None:
     """A succeeded production deployment of a release's service counts towards `released`."""
-    data = envelope.data
-    if (
-        not data.release_id
-        or data.environment_tier is not EnvironmentTier.PRODUCTION
-        or data.outcome is not DeploymentOutcome.SUCCEEDED
-        or data.is_rollback
-    ):
-        return
-    deployment = Deployment(data.service, data.deployment_id, data.finished_at)
-    await releases.record_deployment(uow, data.release_id, deployment)
+    reported = lifecycle.reported_deployment(envelope.data)
+    if reported is not None:
+        await releases.record_deployment(uow, *reported)
 
 
 @subscriptions.on(ChangeRejected)
