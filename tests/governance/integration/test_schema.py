@@ -32,3 +32,27 @@ async def test_migrated_schema_matches_the_table_metadata(databases: Any) -> Non
             assert policies == 0  # version 1 is seeded when the service starts
     finally:
         await engine.dispose()
+
+
+async def test_the_migration_downgrades_to_the_baseline(databases: Any) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from flightdeck.kit.migrations import alembic_config
+
+    entry = service("governance")
+    url = await databases.create("governance_down", service_dir=entry.directory)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+
+            def down(sync: Any) -> set[str]:
+                config = alembic_config(entry.directory, url)
+                config.attributes["connection"] = sync
+                command.downgrade(config, "0001")
+                return set(inspect(sync).get_table_names())
+
+            tables = await conn.run_sync(down)
+        assert tables == {"alembic_version", "outbox", "inbox", "idempotency_keys", "leases"}
+    finally:
+        await engine.dispose()

@@ -85,3 +85,19 @@ def test_release_mapping() -> None:
     draft = release_draft(regulated, "c4", "x")
     assert draft.impact is Impact.HIGH
     assert draft.schema_changes
+
+
+def test_servicenow_shape_of_a_closed_change() -> None:
+    from flightdeck.governance.domain.model import ChangeState, CloseCode, RiskLevel
+
+    change = opened()
+    change.number = 1234
+    change.state, change.close_code = ChangeState.CLOSED, CloseCode.SUCCESSFUL_WITH_ISSUES
+    change.approved_at = change.created_at
+    change.risk_level = RiskLevel.CRITICAL
+    record = change_request(change)
+    assert record["number"] == "CHG0001234"
+    assert record["state"] == "Closed"
+    assert record["approval"] == "approved"
+    assert record["close_code"] == "successful_issues"
+    assert record["risk"] == "Very High"
