@@ -27,6 +27,13 @@ from tests.governance.integration.support import (
         ({"services": []}, "body.services"),
         ({"schema_changes": "maybe"}, "body.schema_changes"),
         ({"colour": "blue"}, "body.colour"),
+        ({"planned_start": "0001-01-01T00:00:00+01:00"}, "body.planned_start"),
+        ({"planned_end": "9999-12-31T23:59:59-05:00"}, "body.planned_end"),
+        (
+            {"planned_start": "0001-01-01T00:00:00Z", "planned_end": "0001-01-01T01:00:00Z"},
+            "body.planned_start",
+        ),
+        ({"planned_end": (MONDAY_10 + timedelta(days=400)).isoformat()}, "body"),
     ],
 )
 async def test_bad_input_is_422_and_nothing_is_stored(
@@ -265,3 +272,20 @@ async def test_failure_rates_refuse_bad_questions(governance: Any, tokens: Token
         assert_problem(await client.get("/failure-rates", params=naive, headers=viewer), 422)
         empty = await client.get("/failure-rates?group_by=service", headers=viewer)
         assert empty.json()["groups"] == []
+
+
+async def test_out_of_range_query_times_are_422(governance: Any, tokens: Tokens) -> None:
+    viewer = tokens.headers("vic", "viewer")
+    questions = {
+        "/changes/conflicts?start=0001-01-01T00:00:00%2B01:00&end=2026-03-03T00:00:00Z": (
+            "query.start"
+        ),
+        "/changes/conflicts?start=2026-03-01T00:00:00Z&end=2029-03-01T00:00:00Z": "query.end",
+        "/failure-rates?group_by=team&to=0001-01-01T00:00:00Z": "query.to",
+        "/failure-rates?group_by=team&from=9999-12-31T23:59:59-05:00": "query.from",
+        "/policies/99999999999999999999": "path.version",
+    }
+    async with governance() as client:
+        for url, location in questions.items():
+            body = assert_problem(await client.get(url, headers=viewer), 422)
+            assert location in [error["location"] for error in body["errors"]], url

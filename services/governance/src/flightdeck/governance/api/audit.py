@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from flightdeck.events.types import UtcDatetime
 from flightdeck.governance.api.schemas import (
     AuditRecordView,
     FailureRateGroup,
     FailureRatesView,
+    Moment,
     VerificationView,
 )
 from flightdeck.governance.db.audit import audit_page, verify_chain
@@ -54,8 +54,8 @@ async def failure_rates(
     context: Ctx,
     _caller: Viewer,
     group_by: Literal["service", "team"],
-    start: Annotated[UtcDatetime | None, Query(alias="from")] = None,
-    end: Annotated[UtcDatetime | None, Query(alias="to")] = None,
+    start: Annotated[Moment | None, Query(alias="from")] = None,
+    end: Annotated[Moment | None, Query(alias="to")] = None,
 ) -> FailureRatesView:
     """Change failure rate per service or team: unsuccessful over closed changes (cancelled
     ones left out) closed in `[from, to)`; the last 30 days by default."""

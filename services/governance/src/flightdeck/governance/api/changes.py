@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from flightdeck.events.types import UtcDatetime
 from flightdeck.governance.api.deps import Decider, IfMatch, Requester, Reviewer, Uow
 from flightdeck.governance.api.schemas import (
     Cancellation,
     ChangeView,
+    Moment,
     NewChange,
     NewDecision,
     NewReview,
@@ -30,6 +30,8 @@ from flightdeck.kit.problems import invalid
 from flightdeck.kit.versioning import etag
 
 router = APIRouter(tags=["changes"])
+MAX_CONFLICTS_PERIOD = timedelta(days=731)
+"""The longest period one conflicts report covers."""
 Limit = Annotated[int, Query(description="Page size (1-500).")]
 
 
@@ -94,21 +96,19 @@ async def _page(
 async def conflicts(
     context: Ctx,
     _caller: Viewer,
-    start: UtcDatetime,
-    end: UtcDatetime,
+    start: Moment,
+    end: Moment,
     environment: str | None = None,
     limit: Limit = 100,
     cursor: str | None = None,
 ) -> Page[ChangeView]:
     """Open changes planned in `[start, end)` that overlap another change on the same service
     or environment, or fall inside a blackout; each lists its conflicts."""
-    if end <= start:
-        error = {
-            "location": "query.end",
-            "message": "end must be after start",
-            "type": "value_error",
-        }
-        raise invalid("end must be after start", [error])
+    if not start < end <= start + MAX_CONFLICTS_PERIOD:
+        message = "end must be after start, by two years at most"
+        raise invalid(
+            message, [{"location": "query.end", "message": message, "type": "value_error"}]
+        )
     limit = check_limit(limit)
     after = decode_cursor(cursor, datetime, int)
     async with context.reader.connect() as conn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from flightdeck.governance.api.deps import IfMatch, PolicyEditor, Uow
 from flightdeck.governance.api.schemas import NewTemplate, PolicyUpdate, PolicyView, TemplateView
@@ -29,7 +29,9 @@ async def get_policy(context: Ctx, _caller: Viewer, response: Response) -> Polic
 
 
 @router.get("/policies/{version}")
-async def get_policy_version(version: int, context: Ctx, _caller: Viewer) -> PolicyView:
+async def get_policy_version(
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)], context: Ctx, _caller: Viewer
+) -> PolicyView:
     """An earlier (or the current) version of the policy."""
     async with context.reader.connect() as conn:
         found = await policies.policy_version(conn, version)

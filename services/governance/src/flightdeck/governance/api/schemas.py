@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 
 from flightdeck.events.types import NonEmptyStr, UtcDatetime
 from flightdeck.governance.domain.audit import ChainCheck
@@ -28,6 +37,25 @@ from flightdeck.governance.domain.policy import Policy
 from flightdeck.governance.domain.webhooks import EVENT_TYPES
 
 Name = Field(min_length=1, max_length=200)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+MAX_PLANNED_LENGTH = timedelta(days=366)
+"""The longest planned window of a change."""
+
+
+def _in_range(value: object, handler: ValidatorFunctionWrapHandler) -> datetime:
+    """A time the service can compute with: from 1970 up to (not including) the year 3000."""
+    try:
+        moment: datetime = handler(value)
+    except OverflowError as exc:  # converting an offset at the calendar's edge to UTC
+        raise ValueError("the time is out of range") from exc
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError("times must lie between 1970 and the year 3000")
+    return moment
+
+
+Moment = Annotated[UtcDatetime, WrapValidator(_in_range)]
+"""An RFC 3339 time with an offset (naive ones are refused), in UTC, within a sane range."""
 
 
 def _known_event_types(types: list[str]) -> list[str]:
@@ -46,13 +74,15 @@ class Body(BaseModel):
 class Window(Body):
     """Something planned from `planned_start` to a later `planned_end`."""
 
-    planned_start: UtcDatetime
-    planned_end: UtcDatetime
+    planned_start: Moment
+    planned_end: Moment
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Self:
         if self.planned_end <= self.planned_start:
             raise ValueError("planned_end must be after planned_start")
+        if self.planned_end - self.planned_start > MAX_PLANNED_LENGTH:
+            raise ValueError("a change is planned for at most 366 days")
         return self
 
 
