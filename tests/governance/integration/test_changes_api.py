@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -235,6 +236,22 @@ async def test_a_release_gets_one_change(governance: Any, tokens: Tokens) -> Non
         second = await client.post("/changes", json=change_body(release_id="rel-1"), headers=rita)
         assert first.json()["id"] in assert_problem(second, 409)["detail"]
         assert await count_rows(client, "changes") == 1
+
+
+async def test_concurrent_requests_for_one_release_make_one_change(
+    governance: Any, tokens: Tokens
+) -> None:
+    rita = tokens.headers("rita", "releaser")
+    async with governance() as client:
+        answers = await asyncio.gather(
+            *(
+                client.post("/changes", json=change_body(release_id="rel-2"), headers=rita)
+                for _ in range(6)
+            )
+        )
+        assert sorted(r.status_code for r in answers) == [201] + [409] * 5
+        assert await count_rows(client, "changes") == 1
+        assert await count_rows(client, "outbox") == 1  # one ChangeRequested
 
 
 async def test_high_risk_is_escalated_and_audited(governance: Any, tokens: Tokens) -> None:

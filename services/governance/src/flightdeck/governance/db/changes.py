@@ -11,6 +11,7 @@ from sqlalchemy import Select, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from flightdeck.governance.db.dialect import insert_ignoring_duplicates
 from flightdeck.governance.db.tables import approvals, change_services, changes
 from flightdeck.governance.domain.model import (
     ACTIVE_STATES,
@@ -193,19 +194,24 @@ class ChangeRepository:
             .with_for_update(),
         )
 
-    async def add(self, change: ChangeRequest, factors: list[dict[str, Any]]) -> None:
-        """Store a new change (its number is set from the database)."""
-        number = await self._session.scalar(
-            insert(changes)
-            .values(**_row(change), risk_factors=factors, updated_at=change.created_at)
-            .returning(changes.c.number)
+    async def add(self, change: ChangeRequest, factors: list[dict[str, Any]]) -> bool:
+        """Store a new change (its number is set from the database); False, storing
+        nothing, when its release has a change already."""
+        statement = insert_ignoring_duplicates(
+            self._session,
+            changes,
+            {**_row(change), "risk_factors": factors, "updated_at": change.created_at},
         )
+        number = await self._session.scalar(statement.returning(changes.c.number))
+        if number is None:
+            return False
         change.number = number
         await self._session.execute(
             insert(change_services),
             [{"change_id": change.id, "service": service} for service in set(change.services)],
         )
         await self._store_decisions(change, set())
+        return True
 
     async def save(self, change: ChangeRequest, now: datetime) -> None:
         """Write a change's new state (its version goes up) and its new decisions."""

@@ -84,31 +84,34 @@ async def _template_matches(db: Executor, draft: ChangeDraft) -> bool:
 async def request_change(
     uow: GovernanceUnitOfWork, draft: ChangeDraft, now: datetime, *, replay: bool = False
 ) -> ChangeRequest:
-    """Open a change request. A release has at most one: asking again is refused, or, for a
-    `replay` of the release's event, answered with the change made the first time."""
+    """Open a change request. A release has at most one: asking again (even at the same
+    moment) is refused, or, for a `replay` of the release's event, answered with the change
+    made the first time."""
     async with uow:
-        if draft.release_id is not None:
-            existing = await uow.changes.by_release(draft.release_id)
-            if existing is not None and not replay:
-                raise Duplicate(f"release {draft.release_id} has change {existing.id} already")
-            if existing is not None:
-                await uow.commit()  # keeps the inbox entry of the redelivered event
-                return existing
-        version = await current_policy(uow.session)
-        matches = await _template_matches(uow.session, draft)
-        risk = await assess(uow.session, draft, version.policy, now)
-        outcome = lifecycle.open_change(
-            draft,
-            risk=risk,
-            template_matches=matches,
-            policy=version.policy,
-            policy_version=version.version,
-            now=now,
-        )
-        await uow.changes.add(outcome.change, [asdict(factor) for factor in risk.factors])
-        await record_outcome(uow, outcome, now)
-        await uow.commit()
-    return outcome.change
+        existing = await uow.changes.by_release(draft.release_id) if draft.release_id else None
+        if existing is None:
+            version = await current_policy(uow.session)
+            matches = await _template_matches(uow.session, draft)
+            risk = await assess(uow.session, draft, version.policy, now)
+            outcome = lifecycle.open_change(
+                draft,
+                risk=risk,
+                template_matches=matches,
+                policy=version.policy,
+                policy_version=version.version,
+                now=now,
+            )
+            factors = [asdict(factor) for factor in risk.factors]
+            if await uow.changes.add(outcome.change, factors):
+                await record_outcome(uow, outcome, now)
+                await uow.commit()
+                return outcome.change
+            existing = await uow.changes.by_release(draft.release_id or "")  # made meanwhile
+        if existing is None or not replay:
+            made = existing.id if existing else "a change"
+            raise Duplicate(f"release {draft.release_id} has change {made} already")
+        await uow.commit()  # keeps the inbox entry of the redelivered event
+        return existing
 
 
 async def request_release_change(
