@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import pytest
 
 from flightdeck.governance.domain.calendar import (
     Blackout,
@@ -79,3 +82,25 @@ def test_business_hours_are_local() -> None:
     assert not within_business_hours(hours, saturday, saturday + timedelta(hours=1))
     overnight = datetime(2026, 6, 1, 15, 0, tzinfo=UTC)
     assert not within_business_hours(hours, overnight, overnight + timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"timezone": "Mars/Olympus_Mons"},
+        {"timezone": "../etc/passwd"},
+        {"ends_at": FRIDAYS.starts_at},
+    ],
+)
+def test_a_blackout_governance_cannot_compute_with_is_refused(changes: dict[str, Any]) -> None:
+    # Stored, it would break every later risk score and conflicts question.
+    with pytest.raises(ValueError, match="blackout b1"):
+        replace(FRIDAYS, **changes)
+
+
+def test_rules_repeating_more_often_than_hourly_count_as_their_first_period() -> None:
+    minutely = replace(FRIDAYS, rrule="FREQ=MINUTELY", ends_at=FRIDAYS.starts_at + timedelta(1))
+    later = (datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 9, 2, tzinfo=UTC))
+    assert occurrences(minutely, *later) == []
+    [first] = occurrences(minutely, FRIDAYS.starts_at, FRIDAYS.starts_at + timedelta(hours=1))
+    assert first.starts_at == FRIDAYS.starts_at

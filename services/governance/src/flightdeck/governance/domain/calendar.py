@@ -7,9 +7,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.rrule import rrulestr
+from dateutil.rrule import HOURLY, rrule, rrulestr
 
 from flightdeck.governance.domain.policy import BusinessHours
 
@@ -21,7 +21,8 @@ MAX_OCCURRENCES = 1000
 
 @dataclass(frozen=True, slots=True)
 class Blackout:
-    """A period when changes are unwelcome; empty `services` and `teams` mean everyone."""
+    """A period when changes are unwelcome; empty `services` and `teams` mean everyone.
+    ValueError for an unknown time zone or a period ending before it starts."""
 
     id: str
     name: str
@@ -31,6 +32,15 @@ class Blackout:
     rrule: str | None = None
     services: tuple[str, ...] = ()
     teams: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            zone = self.timezone
+            raise ValueError(f"blackout {self.id}: unknown IANA time zone {zone!r}") from exc
+        if self.ends_at <= self.starts_at:
+            raise ValueError(f"blackout {self.id} ends before it starts")
 
     def applies_to(self, services: Iterable[str], team: str | None) -> bool:
         """Whether the blackout covers a change on `services` by `team`."""
@@ -85,11 +95,11 @@ def _local_starts(
     text = blackout.rrule or ""
     try:
         rule = rrulestr(text, dtstart=naive_first)
-        found = rule.between(low, high, inc=True)
+        found = _starts_between(rule, low, high)
     except (ValueError, TypeError):
         try:  # an UNTIL in UTC needs an aware start: compare on aware local times
             rule = rrulestr(text, dtstart=first_start)
-            aware = rule.between(low.replace(tzinfo=zone), high.replace(tzinfo=zone), inc=True)
+            aware = _starts_between(rule, low.replace(tzinfo=zone), high.replace(tzinfo=zone))
             found = [moment.replace(tzinfo=None) for moment in aware]
         except (ValueError, TypeError):
             log.warning(
@@ -97,6 +107,15 @@ def _local_starts(
             )
             return [naive_first]
     return found[:MAX_OCCURRENCES]
+
+
+def _starts_between(rule: object, low: datetime, high: datetime) -> list[datetime]:
+    """The rule's starts in `[low, high]`. Rules repeating more often than hourly (planning
+    refuses them) would cost a walk through every minute since the first period: refused."""
+    if not isinstance(rule, rrule) or rule._freq > HOURLY:  # type: ignore[attr-defined]
+        raise ValueError("expected a single rule recurring at most hourly")
+    found: list[datetime] = rule.between(low, high, inc=True)
+    return found
 
 
 def blackouts_touching(
