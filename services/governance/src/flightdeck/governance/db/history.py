@@ -48,17 +48,21 @@ class HealthFailure:
     """A failed health check."""
 
     deployment_id: str | None
+    """The deployment it is blamed on (named by the check, or found), if known yet."""
     service: str
     environment: str
     check: str
     severity: str
     detected_at: datetime
+    reported_deployment_id: str | None = None
+    """The deployment the check itself named."""
 
     @property
     def key(self) -> str:
-        """The natural key: the same failure reported twice is one failure."""
+        """The natural key: the same failure reported twice is one failure (whether or not
+        its deployment was known the first time)."""
         parts = [
-            self.deployment_id or "",
+            self.reported_deployment_id or "",
             self.service,
             self.environment,
             self.check,
@@ -133,6 +137,33 @@ class HistoryRepository:
             )
         )
         return bool(affected(result))
+
+    async def claim_failures(self, record: DeploymentRecord, within: timedelta) -> None:
+        """Blame on a deployment that arrives late the failures of its service and environment
+        that named no deployment and were detected within `within` after it finished, unless
+        a later deployment had finished by then."""
+        later = (
+            select(deployments.c.deployment_id)
+            .where(
+                deployments.c.service == record.service,
+                deployments.c.environment == record.environment,
+                deployments.c.finished_at > record.finished_at,
+                deployments.c.finished_at <= health_failures.c.detected_at,
+            )
+            .exists()
+        )
+        await self._session.execute(
+            update(health_failures)
+            .where(
+                health_failures.c.deployment_id.is_(None),
+                health_failures.c.service == record.service,
+                health_failures.c.environment == record.environment,
+                health_failures.c.detected_at >= record.finished_at,
+                health_failures.c.detected_at <= record.finished_at + within,
+                ~later,
+            )
+            .values(deployment_id=record.deployment_id)
+        )
 
     async def failures_of(self, deployment_id: str) -> list[datetime]:
         """Detection times of failed health checks naming a deployment."""

@@ -3,6 +3,7 @@ changes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from flightdeck.events.catalogue.executor import DeploymentFinished, DeploymentStarted
@@ -14,6 +15,11 @@ from flightdeck.governance.domain.changes import Outcome
 from flightdeck.governance.domain.model import ChangeRequest
 from flightdeck.governance.service.changes import current_policy, policy_of
 from flightdeck.governance.service.recording import record_outcome
+
+
+async def _stabilization(uow: GovernanceUnitOfWork) -> timedelta:
+    """How long after a deployment failed checks are blamed on it (the policy in force)."""
+    return timedelta(minutes=(await current_policy(uow.session)).policy.stabilization_minutes)
 
 
 async def _apply(uow: GovernanceUnitOfWork, outcome: Outcome, now: datetime) -> None:
@@ -38,7 +44,6 @@ async def deployment_finished(
 ) -> None:
     """Learn the outcome (once per deployment id) and move the change it implements."""
     async with uow:
-        seen = await uow.history.failures_of(event.deployment_id)
         record = DeploymentRecord(
             deployment_id=event.deployment_id,
             service=event.service,
@@ -46,10 +51,13 @@ async def deployment_finished(
             environment=event.environment,
             tier=event.environment_tier.value,
             outcome=event.outcome.value,
-            failed=event.outcome in outcomes.FAILED_OUTCOMES or bool(seen),
+            failed=event.outcome in outcomes.FAILED_OUTCOMES,
             finished_at=event.finished_at,
             change_id=event.change_id,
         )
+        await uow.history.claim_failures(record, await _stabilization(uow))
+        seen = await uow.history.failures_of(event.deployment_id)
+        record = replace(record, failed=record.failed or bool(seen))
         fresh = await uow.history.record_deployment(record)
         change = await uow.changes.get(event.change_id) if fresh and event.change_id else None
         if change is not None:
@@ -85,9 +93,8 @@ async def _record_failure(
     if event.deployment_id:
         deployment = await history.deployment(event.deployment_id)
     else:
-        window = timedelta(minutes=(await current_policy(uow.session)).policy.stabilization_minutes)
         deployment = await history.latest_before(
-            event.service, event.environment, event.detected_at, window
+            event.service, event.environment, event.detected_at, await _stabilization(uow)
         )
     failure = HealthFailure(
         deployment_id=deployment.deployment_id if deployment else event.deployment_id,
@@ -96,6 +103,7 @@ async def _record_failure(
         check=event.check,
         severity=event.severity.value,
         detected_at=event.detected_at,
+        reported_deployment_id=event.deployment_id,
     )
     if not await history.record_failure(failure) or deployment is None:
         return  # known already, or its deployment has not arrived (it will look for it)
