@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,8 @@ ITEMS = 200
 EDGES = 400
 SCOPINGS = max(10, int(100 * SCALE))
 """Releases frozen (one timed `POST /scope` each)."""
+WARM = 5
+"""Releases read and frozen first, untimed."""
 STORED = int(10_000 * SCALE)
 """Releases stored for the list figure."""
 RATE = 200
@@ -140,7 +143,7 @@ async def declare_blackouts(client: httpx.AsyncClient, headers: dict[str, str]) 
         await _ok(client.post("/calendar/blackouts", json=body, headers=headers))
 
 
-async def timed(call: Callable[[], Awaitable[httpx.Response]]) -> float:
+async def timed(call: Callable[[], Awaitable[httpx.Response | RawResponse]]) -> float:
     """Seconds one successful request took."""
     started = time.perf_counter()
     response = await call()
@@ -150,8 +153,58 @@ async def timed(call: Callable[[], Awaitable[httpx.Response]]) -> float:
     return elapsed
 
 
+class RawClient:
+    """A minimal HTTP/1.1 keep-alive GET client for load generation: at 200 requests/s
+    httpx's own CPU per request would compete with the service for the two cores."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str], connections: int) -> None:
+        self._address = (host, port)
+        self._headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self._size = connections
+        self._idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
+            asyncio.Queue()
+        )
+        self._open: list[asyncio.StreamWriter] = []
+
+    async def get(self, path: str, params: dict[str, Any] | None = None) -> RawResponse:
+        """GET `path` on a free connection (a new one while fewer than the pool size)."""
+        if self._idle.empty() and len(self._open) < self._size:
+            reader, writer = await asyncio.open_connection(*self._address)
+            self._open.append(writer)
+        else:
+            reader, writer = await self._idle.get()
+        target = f"{path}?{httpx.QueryParams(params)}" if params else path
+        writer.write(f"GET {target} HTTP/1.1\r\nHost: bench\r\n{self._headers}\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        body = await reader.readexactly(length)
+        self._idle.put_nowait((reader, writer))
+        return RawResponse(status, body)
+
+    async def close(self) -> None:
+        for writer in self._open:
+            writer.close()
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """Status and body, enough for `timed`."""
+
+    status_code: int
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(errors="replace")
+
+
 async def at_rate(
-    call: Callable[[int], Awaitable[httpx.Response]], rate: int, seconds: int
+    call: Callable[[int], Awaitable[httpx.Response | RawResponse]], rate: int, seconds: int
 ) -> list[float]:
     """Latencies of `rate * seconds` requests started on an open-loop schedule."""
     started = time.perf_counter()
@@ -291,9 +344,11 @@ async def scope_figures(bench: Bench, report: Report, workdir: Path) -> None:
     async with planning_app(bench, url, workdir) as client:
         headers: dict[str, str] = {}
         await declare_blackouts(client, headers)
-        releases = [await prepare_release(client, headers, n) for n in range(SCOPINGS)]
-        for rid in releases[:3]:  # warm up the pool and caches
+        releases = [await prepare_release(client, headers, n) for n in range(SCOPINGS + WARM)]
+        warm, releases = releases[:WARM], releases[WARM:]
+        for rid in warm:  # warm up the pool, prepared statements and caches
             await timed(lambda rid=rid: client.get(f"/releases/{rid}"))  # type: ignore[misc]
+            await timed(lambda rid=rid: client.post(f"/releases/{rid}/scope"))  # type: ignore[misc]
         health = [await timed(lambda: client.get("/healthz")) for _ in range(SCOPINGS)]
         reads = [
             await timed(lambda rid=rid: client.get(f"/releases/{rid}"))  # type: ignore[misc]
@@ -316,6 +371,15 @@ async def scope_figures(bench: Bench, report: Report, workdir: Path) -> None:
     )
 
 
+def load_generator(client: httpx.AsyncClient) -> httpx.AsyncClient | RawClient:
+    """What drives the rate: the raw client against a real server, else the ASGI client."""
+    if TRANSPORT == "asgi":
+        return client
+    url = client.base_url
+    headers = {"Authorization": client.headers["Authorization"]}
+    return RawClient(url.host, url.port or 80, headers, connections=50)
+
+
 async def list_figures(bench: Bench, report: Report, workdir: Path) -> None:
     url = await bench.databases.create("planning", service_dir=SERVICE_DIR)
     await store_releases(url, STORED)
@@ -329,12 +393,15 @@ async def list_figures(bench: Bench, report: Report, workdir: Path) -> None:
             team = await _ok(client.get("/releases", params={"team": rng.choice(TEAMS)}))
             if team["next_cursor"]:
                 cursors.append(team["next_cursor"])
-        health = await at_rate(lambda _n: client.get("/healthz"), RATE, SECONDS)
+        load = load_generator(client)
+        health = await at_rate(lambda _n: load.get("/healthz"), RATE, SECONDS)
 
-        def listing(n: int) -> Awaitable[httpx.Response]:
-            return client.get("/releases", params=list_query(n, rng, cursors))
+        def listing(n: int) -> Awaitable[httpx.Response | RawResponse]:
+            return load.get("/releases", params=list_query(n, rng, cursors))
 
         lists = await at_rate(listing, RATE, SECONDS)
+        if isinstance(load, RawClient):
+            await load.close()
     figures, floor = summary_ms(lists), summary_ms(health)
     report.figures.update({f"list_releases_{k}": v for k, v in figures.items()})
     report.baselines.update({f"healthz_at_{RATE}_rps_{k}": v for k, v in floor.items()})
