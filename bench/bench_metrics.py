@@ -44,7 +44,7 @@ from flightdeck.metrics import SERVICE_DIR
 from flightdeck.metrics.app import create_app
 from flightdeck.metrics.db.tables import event_log
 from flightdeck.metrics.service.ingest import ingest
-from flightdeck.metrics.service.rebuild import rebuild
+from flightdeck.metrics.service.rebuild import rebuild, settle
 from flightdeck.metrics.settings import MetricsSettings
 
 DEPLOYMENTS = int(os.environ.get("BENCH_METRICS_DEPLOYMENTS", 1_000_000))
@@ -229,9 +229,7 @@ async def timed_rebuild(url: str) -> tuple[float, int]:
         with Timer() as timer:
             async with engine.begin() as conn:
                 rebuilt = await rebuild(conn)
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("ANALYZE"))
+        await settle(engine)  # as the rebuild endpoint does after committing
         return timer.seconds, rebuilt.events
     finally:
         await engine.dispose()
@@ -468,7 +466,7 @@ async def raw_consume_rate(bench_kafka: Any, count: int) -> float:
 async def ingest_rate(bench: Bench, count: int) -> tuple[float, float]:
     """Events per second the service's consumer logs and projects, from a full topic; and
     the raw consume rate of the same records."""
-    kafka = bench.kafka(max_poll_records=2000)
+    kafka = bench.kafka(max_poll_records=MetricsSettings().kafka_max_poll_records)
     envelopes = _envelopes(count)
     await _produce(kafka, envelopes)
     raw_rate = await raw_consume_rate(kafka, count)

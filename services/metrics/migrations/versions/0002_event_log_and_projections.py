@@ -43,10 +43,16 @@ def upgrade() -> None:
             "ix_commit_leads_deployed", ["environment_tier", "deployed_us"], unique=False
         )
         batch_op.create_index(
-            "ix_commit_leads_service", ["environment_tier", "service", "deployed_us"], unique=False
+            "ix_commit_leads_service",
+            ["environment_tier", "service", "deployed_us"],
+            unique=False,
+            postgresql_include=["lead_authored_us", "lead_merged_us"],
         )
         batch_op.create_index(
-            "ix_commit_leads_team", ["environment_tier", "team", "deployed_us"], unique=False
+            "ix_commit_leads_team",
+            ["environment_tier", "team", "deployed_us"],
+            unique=False,
+            postgresql_include=["lead_authored_us", "lead_merged_us"],
         )
 
     op.create_table(
@@ -62,7 +68,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("daily_deployments", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_daily_deployments_team", ["environment_tier", "team", "day"], unique=False
+            "ix_daily_deployments_team",
+            ["environment_tier", "team", "day"],
+            unique=False,
+            postgresql_include=["deployments", "rework", "failed"],
         )
         batch_op.create_index(
             "ix_daily_deployments_tier", ["environment_tier", "day"], unique=False
@@ -316,12 +325,18 @@ def downgrade() -> None:
     op.drop_table("deployment_commits")
     with op.batch_alter_table("daily_deployments", schema=None) as batch_op:
         batch_op.drop_index("ix_daily_deployments_tier")
-        batch_op.drop_index("ix_daily_deployments_team")
+        batch_op.drop_index(
+            "ix_daily_deployments_team", postgresql_include=["deployments", "rework", "failed"]
+        )
 
     op.drop_table("daily_deployments")
     with op.batch_alter_table("commit_leads", schema=None) as batch_op:
-        batch_op.drop_index("ix_commit_leads_team")
-        batch_op.drop_index("ix_commit_leads_service")
+        batch_op.drop_index(
+            "ix_commit_leads_team", postgresql_include=["lead_authored_us", "lead_merged_us"]
+        )
+        batch_op.drop_index(
+            "ix_commit_leads_service", postgresql_include=["lead_authored_us", "lead_merged_us"]
+        )
         batch_op.drop_index("ix_commit_leads_deployed")
 
     op.drop_table("commit_leads")

@@ -4,6 +4,7 @@ from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
 
+from flightdeck.events.kafka import KafkaSettings
 from flightdeck.kit.settings import ServiceSettings
 
 
@@ -14,3 +15,11 @@ class MetricsSettings(ServiceSettings):
 
     service_name: ClassVar[str] = "metrics"
     default_port: ClassVar[int] = 8106
+
+    kafka_max_poll_records: int = 2000
+    """Records fetched at once: each partition's share is logged and projected in one
+    transaction, so larger batches spread the per-batch statements over more events."""
+
+    def kafka(self) -> KafkaSettings:
+        """The shared Kafka settings, with this service's fetch size."""
+        return super().kafka().model_copy(update={"max_poll_records": self.kafka_max_poll_records})

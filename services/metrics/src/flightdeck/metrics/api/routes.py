@@ -33,7 +33,7 @@ from flightdeck.metrics.db import queries
 from flightdeck.metrics.db.queries import EventQuery
 from flightdeck.metrics.domain.dora import Bucket
 from flightdeck.metrics.service import reports
-from flightdeck.metrics.service.rebuild import rebuild
+from flightdeck.metrics.service.rebuild import rebuild, settle
 
 router = APIRouter(tags=["metrics"])
 
@@ -177,6 +177,7 @@ async def rebuild_projections(context: Ctx, _caller: Admin) -> RebuildView:
     """Recompute every projection from the log and swap them in at once."""
     async with context.transaction() as conn:
         rebuilt = await rebuild(conn)
+    await settle(context.engine)
     return RebuildView(
         events=rebuilt.events, seconds=rebuilt.seconds, projections=rebuilt.projections
     )

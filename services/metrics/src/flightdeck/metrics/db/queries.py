@@ -52,7 +52,7 @@ def _failure_filter(filters: Filters) -> list[ColumnElement[bool]]:
 
 
 async def dora_input(conn: AsyncConnection, window: Window, filters: Filters) -> DoraInput:
-    """Daily counts, commit lead times and recoveries inside `window`."""
+    """Daily counts, commit lead times and recoveries inside `window`, each in time order."""
     return DoraInput(
         days=await _day_counts(conn, window, filters),
         leads=await _leads(conn, window, filters),
@@ -83,7 +83,7 @@ async def _day_counts(conn: AsyncConnection, window: Window, filters: Filters) -
     for start, end in edges:
         if start < end:
             counts += await _partial_days(conn, start, end, filters)
-    return counts
+    return sorted(counts, key=lambda count: count.day)
 
 
 async def _partial_days(
@@ -114,22 +114,36 @@ def _lead_column(filters: Filters) -> Any:
 
 
 async def _leads(conn: AsyncConnection, window: Window, filters: Filters) -> list[tuple[int, int]]:
+    """(first deployment, lead time) of each commit, in time order. On PostgreSQL the rows come
+    back as two arrays in one row (read in index order, so unsorted by the aggregate):
+    thousands of rows decode much faster that way."""
     lead = _lead_column(filters)
-    query = select(commit_leads.c.deployed_us, lead).where(
-        commit_leads.c.deployed_us >= window.start_us,
-        commit_leads.c.deployed_us < window.end_us,
+    at = commit_leads.c.deployed_us
+    chosen = [
+        at >= window.start_us,
+        at < window.end_us,
         lead > 0,
         *_deployment_filter(filters, commit_leads),
-    )
-    return [(row[0], row[1]) for row in await conn.execute(query)]
+    ]
+    if conn.dialect.name == "postgresql":
+        ordered = select(at.label("at"), lead.label("lead")).where(*chosen).order_by(at).subquery()
+        arrays = select(func.array_agg(ordered.c.at), func.array_agg(ordered.c.lead))
+        times, leads = (await conn.execute(arrays)).one()
+        return list(zip(times or [], leads or [], strict=True))
+    rows = await conn.execute(select(at, lead).where(*chosen).order_by(at))
+    return [(row[0], row[1]) for row in rows]
 
 
 async def _recoveries(conn: AsyncConnection, window: Window, filters: Filters) -> list[Recovery]:
-    query = select(f.c.detected_us, f.c.recovered_us).where(
-        f.c.kind == "health_check",
-        f.c.detected_us >= window.start_us,
-        f.c.detected_us < window.end_us,
-        *_failure_filter(filters),
+    query = (
+        select(f.c.detected_us, f.c.recovered_us)
+        .where(
+            f.c.kind == "health_check",
+            f.c.detected_us >= window.start_us,
+            f.c.detected_us < window.end_us,
+            *_failure_filter(filters),
+        )
+        .order_by(f.c.detected_us)
     )
     return [Recovery(row[0], row[1]) for row in await conn.execute(query)]
 

@@ -408,6 +408,8 @@ class Refresh:
         )
         columns = [col.name for col in ranked.c if col.name != "rank"]
         firsts = select(*(ranked.c[name] for name in columns)).where(ranked.c.rank == 1)
+        if self.everything:  # stored in the order `/dora` reads them: by team, then time
+            firsts = firsts.order_by(ranked.c.environment_tier, ranked.c.team, ranked.c.deployed_us)
         await self.conn.execute(insert(self.leads).from_select(columns, firsts))
 
     async def _refresh_rollups(self) -> None:

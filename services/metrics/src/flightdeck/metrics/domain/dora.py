@@ -82,9 +82,11 @@ class DoraInput:
     """What the figures are computed from, all within the window."""
 
     days: Sequence[DayCount]
+    """In day order (a day may appear more than once)."""
     leads: Sequence[tuple[int, int]]
-    """(first deployment time, lead time) per commit, in microseconds."""
+    """(first deployment time, lead time) per commit, in microseconds, in time order."""
     recoveries: Sequence[Recovery]
+    """In detection order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +139,7 @@ class Report:
     """(bucket start, figures) in time order, every bucket present."""
 
 
-def percentile(ordered: Sequence[float], q: float) -> float:
+def percentile(ordered: Sequence[float] | Sequence[int], q: float) -> float:
     """Linear interpolation between order statistics of sorted values (`percentile_cont`)."""
     position = (len(ordered) - 1) * q
     low = int(position)
@@ -145,16 +147,16 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def spread(values: Iterable[float], tier_of: Benchmark | None = None, kind: str = "") -> Spread:
-    """n, p50, p75 and p90 of `values`; nulls when empty."""
-    ordered = sorted(values)
+def spread(micros: Iterable[int], tier_of: Benchmark | None = None, kind: str = "") -> Spread:
+    """n, p50, p75 and p90 in seconds of durations given in microseconds; nulls when empty."""
+    ordered = sorted(micros)
     if not ordered:
         return Spread(0, None, None, None, None)
-    p50 = percentile(ordered, 0.5)
+    p50, p75, p90 = (percentile(ordered, q) / SECOND_US for q in (0.5, 0.75, 0.9))
     tier = None
     if tier_of is not None:
         tier = tier_of.lead_time_tier(p50) if kind == "lead" else tier_of.recovery_tier(p50)
-    return Spread(len(ordered), p50, percentile(ordered, 0.75), percentile(ordered, 0.9), tier)
+    return Spread(len(ordered), p50, p75, p90, tier)
 
 
 def ratio(numerator: int, denominator: int) -> float | None:
@@ -195,11 +197,11 @@ def figures(window: Window, data: DoraInput, benchmark: Benchmark) -> Figures:
     recovered = [r.recovered_us - r.detected_us for r in data.recoveries if r.recovered_us]
     return Figures(
         deployment_frequency=frequency,
-        lead_time=spread((lead / SECOND_US for _, lead in data.leads), benchmark, "lead"),
+        lead_time=spread((lead for _, lead in data.leads), benchmark, "lead"),
         change_failure_rate=Ratio(
             failed, count, failure_rate, benchmark.failure_rate_tier(failure_rate)
         ),
-        recovery_time=spread((us / SECOND_US for us in recovered), benchmark, "recovery"),
+        recovery_time=spread(recovered, benchmark, "recovery"),
         recovery_open=sum(1 for r in data.recoveries if r.recovered_us is None),
         rework_rate=Ratio(rework, count, ratio(rework, count)),
     )
@@ -232,9 +234,7 @@ def bucket_end(start_day: int, bucket: Bucket) -> int:
 
 def report(window: Window, data: DoraInput, benchmark: Benchmark, bucket: Bucket) -> Report:
     """The window's figures and, unless `bucket` is none, those of every bucket."""
-    days = sorted(data.days, key=lambda d: d.day)
-    leads = sorted(data.leads)
-    recoveries = sorted(data.recoveries, key=lambda r: r.detected_us)
+    days, leads, recoveries = data.days, data.leads, data.recoveries
     day_keys = [d.day for d in days]
     lead_keys = [lead[0] for lead in leads]
     recovery_keys = [r.detected_us for r in recoveries]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flightdeck.metrics.db import projector, staging
 from flightdeck.metrics.db.extract import extract_facts
@@ -111,3 +111,14 @@ async def _replay_facts(conn: AsyncConnection) -> None:
         last = rows[-1].seq
         events = [LoggedEvent(row.event_id, row.type, row.time, row.data) for row in rows]
         await projector.store(conn, gather(events), refresh)
+
+
+async def settle(engine: AsyncEngine) -> None:
+    """After a rebuild committed (PostgreSQL): vacuum and analyse the new tables, so their
+    visibility maps allow index-only reads and the planner knows their sizes."""
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        names = ", ".join(table.name for table in PROJECTIONS)
+        await conn.execute(text(f"VACUUM (ANALYZE) {names}"))
