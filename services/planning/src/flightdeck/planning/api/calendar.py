@@ -28,15 +28,10 @@ router = APIRouter(tags=["calendar"], route_class=PlanningRoute)
 async def declare_blackout(body: DeclareBlackout, context: Ctx, caller: Releaser) -> BlackoutView:
     """Declare a blackout period; publishes BlackoutDeclared."""
     blackout = Blackout(
-        id=new_id(),
-        name=body.name,
-        reason=body.reason,
-        starts_at=body.starts_at,
-        ends_at=body.ends_at,
-        timezone=body.timezone,
-        rrule=body.rrule,
+        **body.model_dump(exclude={"services", "teams"}),
         services=tuple(body.services),
         teams=tuple(body.teams),
+        id=new_id(),
         declared_by=caller.subject,
         declared_at=context.clock(),
     )

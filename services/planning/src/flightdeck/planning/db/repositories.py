@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from flightdeck.planning.db import tables as t
 from flightdeck.planning.db.rows import (
+    blackout_values,
     item_values,
     release_values,
     to_blackout,
@@ -226,21 +227,7 @@ class Calendar:
 
     async def add(self, blackout: Blackout) -> None:
         """Store a new blackout."""
-        await self._db.execute(
-            insert(t.blackouts).values(
-                id=blackout.id,
-                name=blackout.name,
-                reason=blackout.reason.value,
-                starts_at=blackout.starts_at,
-                ends_at=blackout.ends_at,
-                timezone=blackout.timezone,
-                rrule=blackout.rrule,
-                services=list(blackout.services),
-                teams=list(blackout.teams),
-                declared_by=blackout.declared_by,
-                declared_at=blackout.declared_at,
-            )
-        )
+        await self._db.execute(insert(t.blackouts).values(**blackout_values(blackout)))
 
     async def remove(self, blackout_id: str) -> bool:
         """Delete a blackout; False when there was none."""

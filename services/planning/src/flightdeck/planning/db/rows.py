@@ -149,18 +149,20 @@ def to_known_issue(row: Row[Any]) -> KnownIssue:
     )
 
 
+def blackout_values(blackout: Blackout) -> dict[str, Any]:
+    """The row of a blackout."""
+    return {
+        **vars(blackout),
+        "reason": blackout.reason.value,
+        "services": list(blackout.services),
+        "teams": list(blackout.teams),
+    }
+
+
 def to_blackout(row: Row[Any]) -> Blackout:
     """A blackout from its row."""
-    return Blackout(
-        id=row.id,
-        name=row.name,
-        reason=BlackoutReason(row.reason),
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        timezone=row.timezone,
-        rrule=row.rrule,
-        services=tuple(row.services),
-        teams=tuple(row.teams),
-        declared_by=row.declared_by,
-        declared_at=row.declared_at,
+    fields: dict[str, Any] = dict(zip(row._fields, row, strict=True))
+    fields.update(
+        reason=BlackoutReason(row.reason), services=tuple(row.services), teams=tuple(row.teams)
     )
+    return Blackout(**fields)

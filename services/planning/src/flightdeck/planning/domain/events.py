@@ -5,66 +5,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TypeVar
 
-from flightdeck.events.catalogue import common, planning
+from flightdeck.events.catalogue import planning
 from flightdeck.planning.domain.calendar import Blackout
-from flightdeck.planning.domain.model import Item, Release, Signoff
-
-P = TypeVar("P", bound=common.Part)
+from flightdeck.planning.domain.model import Release, Signoff
 
 
 def release_planned(release: Release) -> planning.ReleasePlanned:
     """A release entered the plan."""
-    return planning.ReleasePlanned(
-        release_id=release.id,
-        name=release.name,
-        version=release.version,
-        services=list(release.services),
-        team=release.team,
-        target_environment=release.target_environment,
-        planned_start=release.planned_start,
-        planned_end=release.planned_end,
-        owner=release.owner,
-    )
+    return planning.ReleasePlanned.model_validate(_fields(release, release_id=release.id))
 
 
 def release_scoped(release: Release, scoped_at: datetime) -> planning.ReleaseScoped:
-    """The scope was frozen: everything governance and the executor need."""
-    return planning.ReleaseScoped(
+    """The scope was frozen: everything governance and the executor need, the optional
+    name, owner and planned window included. Nested values (criteria, toggles, sign-offs,
+    commits) are the domain's, read by attribute: their fields carry the catalogue's names."""
+    fields = _fields(
+        release,
         release_id=release.id,
-        version=release.version,
-        services=list(release.services),
-        team=release.team,
-        target_environment=release.target_environment,
-        items=[_item(item) for item in release.items],
-        rollback_criteria=[_part(planning.RollbackCriterion, c) for c in release.rollback_criteria],
-        feature_toggles=[_part(planning.FeatureToggle, t) for t in release.toggles],
-        signoffs=[_part(planning.Signoff, s) for s in release.signoffs],
+        items=[_fields(item, item_id=item.id) for item in release.items],
+        feature_toggles=release.toggles,
         scoped_at=scoped_at,
-        name=release.name,
-        owner=release.owner,
-        planned_start=release.planned_start,
-        planned_end=release.planned_end,
     )
+    return planning.ReleaseScoped.model_validate(fields, from_attributes=True)
 
 
-def _item(item: Item) -> planning.ScopeItem:
-    return planning.ScopeItem(
-        item_id=item.id,
-        kind=item.kind,
-        title=item.title,
-        priority=item.priority,
-        regulatory=item.regulatory,
-        depends_on=list(item.depends_on),
-        commits=[_part(common.Commit, commit) for commit in item.commits],
-        feature_toggle=item.feature_toggle,
-    )
-
-
-def _part(model: type[P], value: object) -> P:
-    """A catalogue value object from the domain one with the same field names."""
-    return model.model_validate(value, from_attributes=True)
+def _fields(value: object, **renamed: object) -> dict[str, object]:
+    """A domain value's fields, with those the catalogue names differently added (the
+    catalogue models ignore fields they do not know)."""
+    return {**vars(value), **renamed}
 
 
 def scope_reduced(
@@ -105,18 +74,7 @@ def release_cancelled(release: Release, by: str) -> planning.ReleaseCancelled:
 
 def blackout_declared(blackout: Blackout) -> planning.BlackoutDeclared:
     """A blackout entered the business calendar."""
-    return planning.BlackoutDeclared(
-        blackout_id=blackout.id,
-        name=blackout.name,
-        reason=blackout.reason,
-        starts_at=blackout.starts_at,
-        ends_at=blackout.ends_at,
-        timezone=blackout.timezone,
-        rrule=blackout.rrule,
-        services=list(blackout.services),
-        teams=list(blackout.teams),
-        declared_by=blackout.declared_by,
-    )
+    return planning.BlackoutDeclared.model_validate(_fields(blackout, blackout_id=blackout.id))
 
 
 def blackout_withdrawn(blackout_id: str, by: str, at: datetime) -> planning.BlackoutWithdrawn:
