@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 
 from flightdeck.governance.db.tables import audit_records
+from flightdeck.governance.domain.audit import chain
 from flightdeck.kit.testing import Tokens, context_of
 from tests.governance.integration.support import assert_problem, change_body, count_rows
 
@@ -142,6 +145,23 @@ async def test_verify_finds_deleted_records(governance: Any, tokens: Tokens) -> 
             await conn.execute(delete(audit_records).where(audit_records.c.seq == 2))
         middle = (await client.get("/audit/verify", headers=viewer)).json()
         assert middle["first_broken"] == {"seq": 2, "problem": "record 2 is missing"}
+
+
+async def test_verify_finds_a_record_inserted_after_the_head(
+    governance: Any, tokens: Tokens
+) -> None:
+    async with governance() as client:
+        await _changes_with_history(client, tokens)
+        viewer = tokens.headers("vic", "viewer")
+        trail = (await client.get("/audit?limit=500", headers=viewer)).json()["items"]
+        last = trail[-1]
+        at = datetime.fromisoformat(last["at"])
+        [forged] = chain(last["seq"], last["hash"], [("x", "approval", "mallory", at, "", {})])
+        async with context_of(client.app).engine.begin() as conn:
+            await conn.execute(insert(audit_records).values(**asdict(forged)))
+        verdict = (await client.get("/audit/verify", headers=viewer)).json()
+        assert verdict["ok"] is False
+        assert verdict["first_broken"]["seq"] == last["seq"] + 1
 
 
 async def test_concurrent_decisions_never_fork_the_chain(governance: Any, tokens: Tokens) -> None:

@@ -70,3 +70,21 @@ def test_evidence_key_order_does_not_matter() -> None:
     [one] = chain(0, GENESIS, [("s", "a", "x", T0, "r", {"b": 1, "a": 2})])
     [two] = chain(0, GENESIS, [("s", "a", "x", T0, "r", {"a": 2, "b": 1})])
     assert one.hash == two.hash
+
+
+def test_reordered_records_are_found() -> None:
+    records = _records(5)
+    second, third = records[1], records[2]
+    swapped = [records[0], replace(third, seq=2), replace(second, seq=3), *records[3:]]
+    check = _verify(swapped)
+    assert check.broken_at == 2
+    assert "previous_hash" in (check.problem or "")
+
+
+def test_records_after_the_head_are_found() -> None:
+    records = _records(4)
+    check = _verify(records[:3], head=records[2])
+    assert check.broken_at is None
+    check.finish(records[2].seq, records[2].hash, beyond=1)
+    assert check.broken_at == 4
+    assert "after the head" in (check.problem or "")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, insert, select, update
+from sqlalchemy import Select, Text, cast, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from flightdeck.governance.db.tables import audit_head, audit_records
@@ -86,19 +86,30 @@ async def audit_page(
 
 async def verify_chain(conn: AsyncConnection, chunk: int = 20_000) -> ChainCheck:
     """Re-compute the chain up to its head, reading records in sequence order in chunks
-    (a server-side cursor), and stop at the first break."""
+    (a server-side cursor), and stop at the first break; records after the head are a break
+    too. Everything is read in one snapshot (REPEATABLE READ on PostgreSQL; one read
+    transaction on SQLite), so appends committed meanwhile are not mistaken for insertions."""
+    if conn.dialect.name == "postgresql" and not conn.in_transaction():
+        conn = await conn.execution_options(isolation_level="REPEATABLE READ")
     head = (await conn.execute(select(audit_head.c.seq, audit_head.c.hash))).one()
     check = ChainCheck()
-    async for rows in record_batches(conn, head.seq, chunk):
-        if not all(check.feed(row) for row in rows):
-            break
-    check.finish(head.seq, head.hash)
+    batches = record_batches(conn, head.seq, chunk)
+    try:
+        async for rows in batches:
+            if not all(check.feed(row) for row in rows):
+                break
+    finally:
+        await batches.aclose()  # ends the cursor before the next statement
+    beyond = await conn.scalar(
+        select(func.count()).select_from(audit_records).where(audit_records.c.seq > head.seq)
+    )
+    check.finish(head.seq, head.hash, int(beyond or 0))
     return check
 
 
 def record_batches(
     conn: AsyncConnection, until: int, chunk: int = 20_000
-) -> AsyncIterator[Sequence[Sequence[Any]]]:
+) -> AsyncGenerator[Sequence[Sequence[Any]]]:
     """Records up to `until` in sequence order, `chunk` at a time, with the evidence as its
     stored JSON text."""
     if conn.dialect.name == "postgresql":
@@ -116,7 +127,7 @@ def _chain_query(until: int) -> Select[Any]:
 
 async def _batches(
     conn: AsyncConnection, until: int, chunk: int
-) -> AsyncIterator[Sequence[Sequence[Any]]]:
+) -> AsyncGenerator[Sequence[Sequence[Any]]]:
     result = await conn.stream(_chain_query(until).execution_options(yield_per=chunk))
     try:
         async for rows in result.partitions(chunk):
@@ -127,7 +138,7 @@ async def _batches(
 
 async def _postgres_batches(
     conn: AsyncConnection, until: int, chunk: int
-) -> AsyncIterator[Sequence[Sequence[Any]]]:
+) -> AsyncGenerator[Sequence[Sequence[Any]]]:
     """The records through asyncpg's own cursor: its rows cost a fraction of SQLAlchemy's,
     which is most of the time of a million-record verification."""
     statement = _chain_query(until).compile(

@@ -112,12 +112,15 @@ class ChainCheck:
         self.expected_seq, self.previous_hash = seq + 1, stored
         return True
 
-    def finish(self, head_seq: int, head_hash: str) -> None:
-        """Compare the end of the chain with the recorded head (catches deleted last records)."""
-        if self.broken_at is None and (
-            head_seq != self.expected_seq - 1 or head_hash != self.previous_hash
-        ):
+    def finish(self, head_seq: int, head_hash: str, beyond: int = 0) -> None:
+        """Compare the end of the chain with the recorded head (catches deleted last records),
+        and count the `beyond` records stored after the head as a break (inserted records)."""
+        if self.broken_at is not None:
+            return
+        if head_seq != self.expected_seq - 1 or head_hash != self.previous_hash:
             self._broken(self.expected_seq, f"the chain ends before its head (record {head_seq})")
+        elif beyond:
+            self._broken(head_seq + 1, f"{beyond} record(s) stored after the head (inserted)")
 
     def _broken(self, seq: int, problem: str) -> bool:
         self.broken_at, self.problem = seq, problem
