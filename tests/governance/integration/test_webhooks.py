@@ -131,3 +131,27 @@ async def test_subscription_needs_an_http_url_and_known_types(
         assert_problem(forbidden, 403)
         assert await count_rows(client, "webhook_subscriptions") == 0
         assert await count_rows(client, "audit_records") == 0
+
+
+async def test_unsubscribing_is_audited_and_unknown_receivers_are_404(
+    governance: Any, tokens: Tokens
+) -> None:
+    admin = tokens.headers("root", "admin")
+    body = {
+        "url": "https://itsm.example/hook",
+        "secret": SECRET,
+        "event_types": ["flightdeck.change.closed.v1"],
+    }
+    async with governance() as client:
+        created = (await client.post("/subscriptions", json=body, headers=admin)).json()
+        gone = await client.delete(f"/subscriptions/{created['id']}", headers=admin)
+        assert gone.status_code == 204
+        trail = await client.get(f"/audit?subject=subscription:{created['id']}", headers=admin)
+        assert [(r["action"], r["actor"]) for r in trail.json()["items"]] == [
+            ("subscribed", "root"),
+            ("unsubscribed", "root"),
+        ]
+        assert (await client.get("/audit/verify", headers=admin)).json()["ok"] is True
+        assert_problem(await client.delete(f"/subscriptions/{created['id']}", headers=admin), 404)
+        unknown = await client.get(f"/subscriptions/{created['id']}/deliveries", headers=admin)
+        assert_problem(unknown, 404)

@@ -10,7 +10,6 @@ from flightdeck.governance.api.deps import Uow
 from flightdeck.governance.api.schemas import NewSubscription, SubscriptionView
 from flightdeck.governance.db import webhooks
 from flightdeck.governance.service import webhooks as webhook_cases
-from flightdeck.governance.service.errors import NotFound
 from flightdeck.kit.deps import Admin, Ctx
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 
@@ -53,14 +52,11 @@ async def deliveries(
 ) -> list[dict[str, Any]]:
     """The latest deliveries to a receiver, with attempts and errors."""
     async with context.reader.connect() as conn:
-        return await webhooks.deliveries_of(conn, subscription_id, check_limit(limit))
+        return await webhook_cases.deliveries(conn, subscription_id, check_limit(limit))
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204)
-async def unsubscribe(subscription_id: str, context: Ctx, _caller: Admin) -> Response:
+async def unsubscribe(subscription_id: str, context: Ctx, caller: Admin, uow: Uow) -> Response:
     """Stop sending to a receiver."""
-    async with context.transaction() as conn:
-        removed = await webhooks.remove_subscription(conn, subscription_id)
-    if not removed:
-        raise NotFound("subscription", subscription_id)
+    await webhook_cases.unsubscribe(uow, subscription_id, actor=caller.subject, now=context.clock())
     return Response(status_code=204)

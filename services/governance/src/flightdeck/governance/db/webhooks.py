@@ -71,6 +71,14 @@ async def remove_subscription(db: Executor, subscription_id: str) -> bool:
     return bool(affected(result))
 
 
+async def subscription_exists(db: Executor, subscription_id: str) -> bool:
+    """Whether a receiver is registered."""
+    found = await db.scalar(
+        select(webhook_subscriptions.c.id).where(webhook_subscriptions.c.id == subscription_id)
+    )
+    return found is not None
+
+
 async def subscription_page(db: Executor, after: str | None, limit: int) -> list[Subscription]:
     """Receivers by id, after the cursor's id."""
     statement = select(webhook_subscriptions).order_by(webhook_subscriptions.c.id).limit(limit)

@@ -6,16 +6,20 @@ import asyncio
 import logging
 import uuid
 from datetime import datetime
+from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flightdeck.governance.db import webhooks
 from flightdeck.governance.db.uow import GovernanceUnitOfWork
 from flightdeck.governance.db.webhooks import Delivery, Subscription
 from flightdeck.governance.domain.webhooks import SIGNATURE_HEADER, RetryPolicy, signature
+from flightdeck.governance.service.errors import NotFound
 
 log = logging.getLogger(__name__)
+SUBSCRIPTION_SUBJECT = "subscription:"
+"""Audit subjects of receivers: `subscription:<id>`."""
 
 
 async def subscribe(
@@ -33,10 +37,31 @@ async def subscribe(
         await webhooks.add_subscription(uow.session, subscription)
         evidence = {"url": url, "event_types": event_types}
         await uow.audit.append(
-            [(f"subscription:{subscription.id}", "subscribed", actor, now, url, evidence)]
+            [(f"{SUBSCRIPTION_SUBJECT}{subscription.id}", "subscribed", actor, now, url, evidence)]
         )
         await uow.commit()
     return subscription
+
+
+async def unsubscribe(
+    uow: GovernanceUnitOfWork, subscription_id: str, *, actor: str, now: datetime
+) -> None:
+    """Stop sending to a receiver (its pending deliveries go too); audited."""
+    async with uow:
+        if not await webhooks.remove_subscription(uow.session, subscription_id):
+            raise NotFound("subscription", subscription_id)
+        subject = f"{SUBSCRIPTION_SUBJECT}{subscription_id}"
+        await uow.audit.append([(subject, "unsubscribed", actor, now, "unsubscribed", {})])
+        await uow.commit()
+
+
+async def deliveries(
+    conn: AsyncConnection, subscription_id: str, limit: int
+) -> list[dict[str, Any]]:
+    """The latest deliveries to a known receiver."""
+    if not await webhooks.subscription_exists(conn, subscription_id):
+        raise NotFound("subscription", subscription_id)
+    return await webhooks.deliveries_of(conn, subscription_id, limit)
 
 
 async def _attempt(client: httpx.AsyncClient, delivery: Delivery) -> tuple[int | None, str | None]:
