@@ -129,3 +129,23 @@ async def test_emergency_review_and_overdue_list(governance: Any, tokens: Tokens
         assert review.json()["close_code"] == "successful"
         context.clock = lambda: real_clock() + SIX_DAYS
         assert (await client.get("/reviews/overdue", headers=viewer)).json()["items"] == []
+
+
+async def test_a_cancelled_emergency_change_owes_no_review(governance: Any, tokens: Tokens) -> None:
+    async with governance() as client:
+        context = client.app.state.context
+        change_id = await _open(client, tokens, urgency="critical")
+        approved = await _decide(client, tokens, change_id, "sam", "senior_ops")
+        assert approved.json()["state"] == "scheduled"
+        cancelled = await client.post(
+            f"/changes/{change_id}/cancel",
+            json={"reason": "fixed by the vendor"},
+            headers=tokens.headers("rita", "releaser"),
+        )
+        assert cancelled.json()["state"] == "cancelled"
+        real_clock = context.clock
+        context.clock = lambda: real_clock() + SIX_DAYS
+        viewer = tokens.headers("vic", "viewer")
+        assert (await client.get("/reviews/overdue", headers=viewer)).json()["items"] == []
+        listed = (await client.get(f"/changes/{change_id}", headers=viewer)).json()
+        assert listed["review_overdue"] is False

@@ -152,7 +152,8 @@ def close(outcome: Outcome, code: CloseCode, actor: str, reason: str, now: datet
 
 
 def cancel(change: ChangeRequest, actor: str, reason: str, now: datetime) -> Outcome:
-    """Withdraw a change before its implementation started."""
+    """Withdraw a change before its implementation started (an emergency change then owes
+    no post-implementation review)."""
     if change.state not in CANCELLABLE:
         raise WrongState(
             f"change {change.id} is {change.state}; only changes not yet implemented can be "
@@ -160,6 +161,7 @@ def cancel(change: ChangeRequest, actor: str, reason: str, now: datetime) -> Out
             rule="cancellable",
         )
     outcome = Outcome(change)
+    change.review_due_at = None  # nothing was implemented, so no review is owed
     close(outcome, CloseCode.CANCELLED, actor, reason or "cancelled", now)
     return outcome
 
