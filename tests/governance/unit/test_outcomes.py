@@ -133,8 +133,23 @@ def test_emergency_change_waits_for_its_review_to_close() -> None:
         actions=["add warmup step"],
         now=FINISHED + timedelta(days=1),
     )
-    assert _closed_codes(reviewed) == [CloseCode.SUCCESSFUL_WITH_ISSUES]
+    # The review cannot turn a failed deployment into a success (failure rates count it).
+    assert _closed_codes(reviewed) == [CloseCode.UNSUCCESSFUL]
     assert not change.review_overdue(FINISHED + timedelta(days=30))
+
+
+def test_a_review_may_record_issues_a_successful_deployment_did_not_show() -> None:
+    change = _scheduled(Urgency.CRITICAL)
+    _finish(change, DeploymentOutcome.SUCCEEDED)
+    reviewed = submit_review(
+        change,
+        reviewer="sam",
+        code=CloseCode.SUCCESSFUL_WITH_ISSUES,
+        lessons="slow cache warmup",
+        actions=[],
+        now=FINISHED + timedelta(days=1),
+    )
+    assert _closed_codes(reviewed) == [CloseCode.SUCCESSFUL_WITH_ISSUES]
 
 
 def test_a_started_deployment_moves_a_scheduled_change_into_implementation() -> None:

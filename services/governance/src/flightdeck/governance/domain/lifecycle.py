@@ -175,8 +175,8 @@ def submit_review(
     actions: list[str],
     now: datetime,
 ) -> Outcome:
-    """Record the post-implementation review; it closes the change with its outcome unless
-    the change is closed already."""
+    """Record the post-implementation review; it closes the change with its outcome (or the
+    deployment's, when that was worse) unless the change is closed already."""
     if change.state not in REVIEWABLE or change.reviewed_at is not None:
         done = "has its review already" if change.reviewed_at else f"is {change.state}"
         raise WrongState(
@@ -194,5 +194,18 @@ def submit_review(
     outcome = Outcome(change)
     outcome.notes.append(AuditNote("review", reviewer, lessons or str(code), review))
     if change.state is not ChangeState.CLOSED:
-        close(outcome, code, reviewer, f"post-implementation review: {code}", now)
+        final = worse(code, change.close_code)
+        close(outcome, final, reviewer, f"post-implementation review: {code}", now)
     return outcome
+
+
+SEVERITY = (CloseCode.SUCCESSFUL, CloseCode.SUCCESSFUL_WITH_ISSUES, CloseCode.UNSUCCESSFUL)
+"""Close codes from best to worst."""
+
+
+def worse(code: CloseCode, known: CloseCode | None) -> CloseCode:
+    """The worse of a reviewer's close code and the one the deployment earned: a review adds
+    issues, it never turns a failed deployment into a success."""
+    if known not in SEVERITY:
+        return code
+    return max(code, known, key=SEVERITY.index)
