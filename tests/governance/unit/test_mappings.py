@@ -87,6 +87,15 @@ def test_release_mapping() -> None:
     assert draft.schema_changes
 
 
+def test_a_release_window_ending_before_it_starts_is_planned_for_an_hour() -> None:
+    event = example(ReleaseScoped, services=["a"], planned_start=None, planned_end=None)
+    backwards = event.model_copy(
+        update={"planned_start": event.scoped_at, "planned_end": event.scoped_at - timedelta(1)}
+    )
+    draft = release_draft(backwards, "c5", "x")
+    assert draft.planned_end == event.scoped_at + timedelta(hours=1)
+
+
 def test_servicenow_shape_of_a_closed_change() -> None:
     from flightdeck.governance.domain.model import ChangeState, CloseCode, RiskLevel
 

@@ -45,9 +45,11 @@ def release_schema_changes(items: Sequence[ScopeItem]) -> bool:
 
 def release_draft(event: ReleaseScoped, change_id: str, requester: str) -> ChangeDraft:
     """The change request of a scoped release: planned from the release's own window, else
-    from the moment it was scoped."""
+    (or when that window ends before it starts) from its start for `DEFAULT_WINDOW`."""
     start: datetime = event.planned_start or event.scoped_at
-    end: datetime = event.planned_end or start + DEFAULT_WINDOW
+    end = event.planned_end
+    if end is None or end <= start:
+        end = start + DEFAULT_WINDOW
     label = event.name or event.release_id
     return ChangeDraft(
         id=change_id,
@@ -59,7 +61,7 @@ def release_draft(event: ReleaseScoped, change_id: str, requester: str) -> Chang
         complexity=release_complexity(event.items),
         schema_changes=release_schema_changes(event.items),
         planned_start=start,
-        planned_end=max(end, start),
+        planned_end=end,
         requested_by=requester,
         team=event.team,
         release_id=event.release_id,
