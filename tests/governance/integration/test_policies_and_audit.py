@@ -72,6 +72,9 @@ async def test_bad_policies_and_callers_are_refused(governance: Any, tokens: Tok
             await client.put("/policies", json={"weights": {"impact": 90}}, headers=admin), 422
         )
         assert "add up to 100" in body["detail"]
+        unreachable = {"quorums": {"low": {"cab": 1_000_000_000}}}
+        body = assert_problem(await client.put("/policies", json=unreachable, headers=admin), 422)
+        assert body["errors"][0]["location"] == "body.quorums.low"
         assert_problem(
             await client.put("/policies", json=STRICT, headers=tokens.headers("ann", "cab")), 403
         )

@@ -13,6 +13,8 @@ from flightdeck.events.catalogue.governance import RiskLevel
 
 APPROVING_ROLES = frozenset({"cab", "senior_ops", "approver"})
 """Roles a quorum may ask for."""
+MAX_APPROVERS = 20
+"""The most approvers of one role a quorum may ask for (more could never gather)."""
 
 
 class _Strict(BaseModel):
@@ -72,8 +74,10 @@ def _check_quorum(quorum: Quorum) -> Quorum:
         raise ValueError(
             f"unknown approving roles {sorted(unknown)}; use {sorted(APPROVING_ROLES)}"
         )
-    if not quorum or any(count < 1 for count in quorum.values()):
-        raise ValueError("a quorum needs at least one role, each with a count of 1 or more")
+    if not quorum or any(not 1 <= count <= MAX_APPROVERS for count in quorum.values()):
+        raise ValueError(
+            f"a quorum needs at least one role, each with a count from 1 to {MAX_APPROVERS}"
+        )
     return quorum
 
 
