@@ -8,8 +8,11 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, text
 
+from flightdeck.events.catalogue.common import EnvironmentTier
+from flightdeck.events.catalogue.executor import DeploymentFinished, DeploymentOutcome
 from flightdeck.events.tables import outbox
-from flightdeck.kit.testing import context_of
+from flightdeck.events.testing import example
+from flightdeck.kit.testing import Tokens, context_of
 
 MONDAY_10 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 """A Monday morning in London (business hours, no DST)."""
@@ -49,3 +52,35 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert body["status"] == status
     assert body["detail"]
     return body
+
+
+async def approved_change(client: httpx.AsyncClient, tokens: Tokens) -> str:
+    """A low-risk change on checkout, approved by one CAB member."""
+    created = await client.post(
+        "/changes", json=change_body(), headers=tokens.headers("rita", "releaser")
+    )
+    change_id: str = created.json()["id"]
+    await client.post(
+        f"/changes/{change_id}/approvals",
+        json={"decision": "approve"},
+        headers=tokens.headers("ann", "cab"),
+    )
+    return change_id
+
+
+def succeeded_deployment(
+    deployment_id: str, change_id: str, finished: datetime
+) -> DeploymentFinished:
+    """A successful production deployment of checkout by payments, for a change."""
+    return example(
+        DeploymentFinished,
+        deployment_id=deployment_id,
+        change_id=change_id,
+        service="checkout",
+        team="payments",
+        environment="production",
+        environment_tier=EnvironmentTier.PRODUCTION,
+        outcome=DeploymentOutcome.SUCCEEDED,
+        started_at=finished - timedelta(minutes=10),
+        finished_at=finished,
+    )

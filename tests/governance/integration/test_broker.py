@@ -8,10 +8,7 @@ from typing import Any
 
 import httpx
 
-from flightdeck.events.catalogue.common import EnvironmentTier
 from flightdeck.events.catalogue.executor import (
-    DeploymentFinished,
-    DeploymentOutcome,
     DeploymentStarted,
 )
 from flightdeck.events.catalogue.governance import ChangeApproved, ChangeClosed, ChangeRequested
@@ -27,7 +24,13 @@ from flightdeck.events.kafka import KafkaSettings
 from flightdeck.events.testing import TopicProbe, eventually, example, publish
 from flightdeck.events.topics import events_topic
 from flightdeck.kit.testing import Tokens
-from tests.governance.integration.support import MONDAY_10, change_body, count_rows
+from tests.governance.integration.support import (
+    MONDAY_10,
+    approved_change,
+    change_body,
+    count_rows,
+    succeeded_deployment,
+)
 
 FAST = {"webhook_poll_seconds": 0.1, "stabilization_check_seconds": 0.2}
 
@@ -105,42 +108,12 @@ async def test_change_approved_follows_the_last_needed_approval(
         assert approved.oversight_required is False
 
 
-async def _approved_change(client: httpx.AsyncClient, tokens: Tokens) -> str:
-    """A low-risk change on checkout, approved by one CAB member."""
-    created = await client.post(
-        "/changes", json=change_body(), headers=tokens.headers("rita", "releaser")
-    )
-    change_id: str = created.json()["id"]
-    await client.post(
-        f"/changes/{change_id}/approvals",
-        json={"decision": "approve"},
-        headers=tokens.headers("ann", "cab"),
-    )
-    return change_id
-
-
-def _succeeded(deployment_id: str, change_id: str, finished: datetime) -> DeploymentFinished:
-    """A successful production deployment of checkout by payments, for a change."""
-    return example(
-        DeploymentFinished,
-        deployment_id=deployment_id,
-        change_id=change_id,
-        service="checkout",
-        team="payments",
-        environment="production",
-        environment_tier=EnvironmentTier.PRODUCTION,
-        outcome=DeploymentOutcome.SUCCEEDED,
-        started_at=finished - timedelta(minutes=10),
-        finished_at=finished,
-    )
-
-
 async def test_health_failure_before_its_deployment_makes_the_change_unsuccessful(
     start_service: Any, kafka: KafkaSettings, tokens: Tokens
 ) -> None:
     async with start_service("governance", **FAST) as client:
         rita, viewer = tokens.headers("rita", "releaser"), tokens.headers("vic", "viewer")
-        change_id = await _approved_change(client, tokens)
+        change_id = await approved_change(client, tokens)
         finished = datetime.now(UTC) - timedelta(hours=1)  # inside the failure history window
         failure = example(
             HealthCheckFailed,
@@ -152,7 +125,7 @@ async def test_health_failure_before_its_deployment_makes_the_change_unsuccessfu
         )
         await publish(kafka, Envelope(data=failure), Envelope(data=failure))
         await eventually(lambda: _rows(client, "health_failures", 1))
-        deployment = _succeeded("dep-1", change_id, finished)
+        deployment = succeeded_deployment("dep-1", change_id, finished)
         await publish(kafka, Envelope(data=deployment), Envelope(data=deployment))
 
         async def closed() -> dict[str, Any] | None:
@@ -229,7 +202,7 @@ async def test_a_stabilized_change_is_closed_successful(
 ) -> None:
     async with start_service("governance", **FAST) as client:
         viewer = tokens.headers("vic", "viewer")
-        change_id = await _approved_change(client, tokens)
+        change_id = await approved_change(client, tokens)
         finished = datetime.now(UTC) - timedelta(hours=2)  # the hour of stabilization is over
         started = example(DeploymentStarted, deployment_id="dep-9", change_id=change_id)
         await publish(kafka, Envelope(data=started))
@@ -239,7 +212,7 @@ async def test_a_stabilized_change_is_closed_successful(
             return str(change["state"])
 
         await eventually(lambda: _is(state, "implement"))
-        deployment = _succeeded("dep-9", change_id, finished)
+        deployment = succeeded_deployment("dep-9", change_id, finished)
         await publish(kafka, Envelope(data=deployment))
         await eventually(lambda: _is(state, "closed"))
         change = (await client.get(f"/changes/{change_id}", headers=viewer)).json()

@@ -8,48 +8,22 @@ from typing import Any
 
 import httpx
 
-from flightdeck.events.catalogue.common import EnvironmentTier
-from flightdeck.events.catalogue.executor import DeploymentFinished, DeploymentOutcome
 from flightdeck.events.catalogue.validation import HealthCheckFailed, Severity
 from flightdeck.events.envelope import Envelope, Event
 from flightdeck.events.testing import example
 from flightdeck.governance.messaging.subscriptions import subscriptions
 from flightdeck.kit.testing import Tokens, context_of
-from tests.governance.integration.support import change_body, count_rows
+from tests.governance.integration.support import (
+    approved_change,
+    count_rows,
+    succeeded_deployment,
+)
 
 
 async def deliver(client: httpx.AsyncClient, event: Event) -> None:
     """Hand `event` to its handler as the consumer would, under a fresh event id."""
     dispatch = subscriptions.dispatcher(context_of(client.app).uow)  # type: ignore[attr-defined]
     await dispatch(Envelope(data=event))
-
-
-async def approved_change(client: httpx.AsyncClient, tokens: Tokens) -> str:
-    created = await client.post(
-        "/changes", json=change_body(), headers=tokens.headers("rita", "releaser")
-    )
-    change_id: str = created.json()["id"]
-    await client.post(
-        f"/changes/{change_id}/approvals",
-        json={"decision": "approve"},
-        headers=tokens.headers("ann", "cab"),
-    )
-    return change_id
-
-
-def finished_deployment(change_id: str, finished: datetime) -> DeploymentFinished:
-    return example(
-        DeploymentFinished,
-        deployment_id="dep-9",
-        change_id=change_id,
-        service="checkout",
-        team="payments",
-        environment="production",
-        environment_tier=EnvironmentTier.PRODUCTION,
-        outcome=DeploymentOutcome.SUCCEEDED,
-        started_at=finished - timedelta(minutes=10),
-        finished_at=finished,
-    )
 
 
 async def test_a_failure_naming_no_deployment_that_comes_first_still_counts(
@@ -68,7 +42,7 @@ async def test_a_failure_naming_no_deployment_that_comes_first_still_counts(
             detected_at=finished + timedelta(minutes=5),
         )
         await deliver(client, failure)  # before its deployment is known
-        await deliver(client, finished_deployment(change_id, finished))
+        await deliver(client, succeeded_deployment("dep-9", change_id, finished))
         change = (await client.get(f"/changes/{change_id}", headers=viewer)).json()
         assert (change["state"], change["close_code"]) == ("closed", "unsuccessful")
         await deliver(client, failure)  # replayed under a new id, now that it is attributed
