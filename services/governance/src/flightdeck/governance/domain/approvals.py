@@ -107,7 +107,7 @@ def _role_for(change: ChangeRequest, quorum: Quorum, held: set[str]) -> str:
     if not eligible:
         needed = " or ".join(quorum) or "an approving"
         raise NotPermitted(
-            f"a {change.classification} change at {change.risk_level} risk is decided by the "
+            f"{change.classification} changes at {change.risk_level} risk are decided by the "
             f"{needed} role, which the caller does not hold",
             rule="approving-role",
         )
