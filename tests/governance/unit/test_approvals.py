@@ -116,7 +116,9 @@ def test_critical_change_needs_senior_ops_beside_three_cab_members() -> None:
 def test_emergency_change_needs_one_senior_ops_and_a_review_in_five_days() -> None:
     change = opened(urgency=Urgency.CRITICAL)
     assert change.classification is Classification.EMERGENCY
-    with pytest.raises(NotPermitted, match="^emergency changes at low risk are decided by the senior_ops role"):
+    with pytest.raises(
+        NotPermitted, match=r"^emergency changes at low risk are decided by the senior_ops role"
+    ):
         _approve(change, "ann", "cab")
     outcome = _approve(change, "sam", "senior_ops")
     assert change.state is ChangeState.SCHEDULED
