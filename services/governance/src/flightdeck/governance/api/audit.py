@@ -14,8 +14,7 @@ from flightdeck.governance.api.schemas import (
     Moment,
     VerificationView,
 )
-from flightdeck.governance.db.audit import audit_page, verify_chain
-from flightdeck.governance.db.history import change_failure_rates
+from flightdeck.governance.service import queries
 from flightdeck.kit.deps import Ctx, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from flightdeck.kit.problems import invalid
@@ -36,7 +35,7 @@ async def list_audit(
     limit = check_limit(limit)
     after = decode_cursor(cursor, int)
     async with context.reader.connect() as conn:
-        found = await audit_page(conn, subject, after[0] if after else None, limit)
+        found = await queries.audit_trail(conn, subject, after[0] if after else None, limit)
     following = encode_cursor(found[-1].seq) if len(found) == limit else None
     return Page(items=[AuditRecordView.model_validate(r) for r in found], next_cursor=following)
 
@@ -45,7 +44,7 @@ async def list_audit(
 async def verify(context: Ctx, _caller: Viewer) -> VerificationView:
     """Re-compute the whole hash chain and report the first broken record."""
     async with context.reader.connect() as conn:
-        check = await verify_chain(conn)
+        check = await queries.verify_audit(conn)
     return VerificationView.of(check)
 
 
@@ -65,7 +64,7 @@ async def failure_rates(
         error = {"location": "query.to", "message": "to must be after from", "type": "value_error"}
         raise invalid("to must be after from", [error])
     async with context.reader.connect() as conn:
-        rates = await change_failure_rates(conn, group_by, start, end)
+        rates = await queries.failure_rates(conn, group_by, start, end)
     groups = [
         FailureRateGroup(group=r.group, numerator=r.unsuccessful, denominator=r.closed, rate=r.rate)
         for r in rates

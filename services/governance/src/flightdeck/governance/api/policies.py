@@ -8,10 +8,9 @@ from fastapi import APIRouter, Path, Query, Response
 
 from flightdeck.governance.api.deps import IfMatch, PolicyEditor, Uow
 from flightdeck.governance.api.schemas import NewTemplate, PolicyUpdate, PolicyView, TemplateView
-from flightdeck.governance.db import policies
 from flightdeck.governance.service import policies as policy_cases
+from flightdeck.governance.service import queries
 from flightdeck.governance.service.changes import current_policy
-from flightdeck.governance.service.errors import NotFound
 from flightdeck.kit.deps import Admin, Ctx, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from flightdeck.kit.versioning import etag
@@ -34,9 +33,7 @@ async def get_policy_version(
 ) -> PolicyView:
     """An earlier (or the current) version of the policy."""
     async with context.reader.connect() as conn:
-        found = await policies.policy_version(conn, version)
-    if found is None:
-        raise NotFound("policy version", str(version))
+        found = await queries.policy_version(conn, version)
     return PolicyView.model_validate(found)
 
 
@@ -88,6 +85,6 @@ async def list_templates(
     limit = check_limit(limit)
     after = decode_cursor(cursor, str)
     async with context.reader.connect() as conn:
-        found = await policies.template_page(conn, after[0] if after else None, limit)
+        found = await queries.templates(conn, after[0] if after else None, limit)
     following = encode_cursor(found[-1][0].name) if len(found) == limit else None
     return Page(items=[TemplateView.of(t, d) for t, d in found], next_cursor=following)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from flightdeck.governance.api.deps import Uow
 from flightdeck.governance.api.schemas import NewSubscription, SubscriptionView
-from flightdeck.governance.db import webhooks
+from flightdeck.governance.service import queries
 from flightdeck.governance.service import webhooks as webhook_cases
 from flightdeck.kit.deps import Admin, Ctx
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
@@ -41,7 +41,7 @@ async def list_subscriptions(
     limit = check_limit(limit)
     after = decode_cursor(cursor, str)
     async with context.reader.connect() as conn:
-        found = await webhooks.subscription_page(conn, after[0] if after else None, limit)
+        found = await queries.subscriptions(conn, after[0] if after else None, limit)
     following = encode_cursor(found[-1].id) if len(found) == limit else None
     return Page(items=[SubscriptionView.model_validate(s) for s in found], next_cursor=following)
 
@@ -52,7 +52,7 @@ async def deliveries(
 ) -> list[dict[str, Any]]:
     """The latest deliveries to a receiver, with attempts and errors."""
     async with context.reader.connect() as conn:
-        return await webhook_cases.deliveries(conn, subscription_id, check_limit(limit))
+        return await queries.deliveries(conn, subscription_id, check_limit(limit))
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -143,9 +143,16 @@ def filtered(criteria: ChangeFilter, after: int | None, limit: int) -> Select[An
     return statement
 
 
-def active_between(start: datetime, end: datetime) -> Select[Any]:
-    """Changes still open whose planned window overlaps `[start, end)`."""
-    return (
+def active_between(
+    start: datetime,
+    end: datetime,
+    *,
+    environment: str | None = None,
+    after: tuple[datetime, int] | None = None,
+) -> Select[Any]:
+    """Changes still open whose planned window overlaps `[start, end)` (in one environment,
+    when named), by planned start and number, after the cursor's `(planned_start, number)`."""
+    statement = (
         select(changes)
         .where(
             changes.c.planned_start < end,
@@ -154,6 +161,17 @@ def active_between(start: datetime, end: datetime) -> Select[Any]:
         )
         .order_by(changes.c.planned_start, changes.c.number)
     )
+    if environment is not None:
+        statement = statement.where(changes.c.environment == environment)
+    if after is not None:
+        moment, number = after
+        statement = statement.where(
+            or_(
+                changes.c.planned_start > moment,
+                (changes.c.planned_start == moment) & (changes.c.number > number),
+            )
+        )
+    return statement
 
 
 class ChangeRepository:

@@ -6,10 +6,9 @@ import asyncio
 import logging
 import uuid
 from datetime import datetime
-from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flightdeck.governance.db import webhooks
 from flightdeck.governance.db.uow import GovernanceUnitOfWork
@@ -53,15 +52,6 @@ async def unsubscribe(
         subject = f"{SUBSCRIPTION_SUBJECT}{subscription_id}"
         await uow.audit.append([(subject, "unsubscribed", actor, now, "unsubscribed", {})])
         await uow.commit()
-
-
-async def deliveries(
-    conn: AsyncConnection, subscription_id: str, limit: int
-) -> list[dict[str, Any]]:
-    """The latest deliveries to a known receiver."""
-    if not await webhooks.subscription_exists(conn, subscription_id):
-        raise NotFound("subscription", subscription_id)
-    return await webhooks.deliveries_of(conn, subscription_id, limit)
 
 
 async def _attempt(client: httpx.AsyncClient, delivery: Delivery) -> tuple[int | None, str | None]:
