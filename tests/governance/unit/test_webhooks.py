@@ -6,7 +6,11 @@ import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
 
+import httpx
+
+from flightdeck.governance.db.webhooks import Delivery
 from flightdeck.governance.domain.webhooks import RetryPolicy, signature
+from flightdeck.governance.service.webhooks import attempt
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -39,3 +43,14 @@ def test_an_attempt_settles_the_delivery() -> None:
     assert again.next_attempt_at == later + timedelta(seconds=1)
     assert again.delivered_at is None
     assert retry.settle(2, False, T0, later).abandoned_at == later
+
+
+async def test_a_receiver_that_breaks_the_client_is_one_failed_attempt() -> None:
+    def explode(request: httpx.Request) -> httpx.Response:
+        raise UnicodeError(f"cannot encode {request.url.host}")
+
+    delivery = Delivery("d1", "https://itsm.example/hook", "s" * 16, "t", b"{}", 0, T0)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(explode)) as client:
+        status, error = await attempt(client, delivery)
+    assert status is None
+    assert str(error).startswith("UnicodeError: cannot encode")

@@ -54,7 +54,9 @@ async def unsubscribe(
         await uow.commit()
 
 
-async def _attempt(client: httpx.AsyncClient, delivery: Delivery) -> tuple[int | None, str | None]:
+async def attempt(client: httpx.AsyncClient, delivery: Delivery) -> tuple[int | None, str | None]:
+    """Post one delivery: its status and, unless 2xx, why it failed. Never raises for the
+    receiver's sake, so one odd receiver cannot stall the others' deliveries."""
     headers = {
         "Content-Type": "application/json",
         SIGNATURE_HEADER: signature(delivery.secret, delivery.body),
@@ -63,7 +65,7 @@ async def _attempt(client: httpx.AsyncClient, delivery: Delivery) -> tuple[int |
     }
     try:
         response = await client.post(delivery.url, content=delivery.body, headers=headers)
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # transport errors, and whatever else a strange receiver causes
         return None, f"{type(exc).__name__}: {exc}"[:500]
     if 200 <= response.status_code < 300:
         return response.status_code, None
@@ -83,7 +85,7 @@ async def send_due(
         due = await webhooks.due_deliveries(conn, now, limit)
     if not due:
         return 0
-    results = await asyncio.gather(*(_attempt(client, delivery) for delivery in due))
+    results = await asyncio.gather(*(attempt(client, delivery) for delivery in due))
     async with engine.begin() as conn:
         for delivery, (status, error) in zip(due, results, strict=True):
             attempts = delivery.attempts + 1
