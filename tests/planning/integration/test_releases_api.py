@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from flightdeck.kit.testing import Tokens
@@ -203,6 +204,25 @@ async def test_stale_if_match_is_412_and_current_one_passes(
         assert response.status_code == 201
         assert response.headers["etag"] == '"2"'
         assert len((await api.get(rid))["toggles"]) == 1
+
+
+async def test_concurrent_writes_with_one_if_match_let_one_win(
+    start_service: Any, tokens: Tokens
+) -> None:
+    async with start_service("planning", **OFFLINE) as client:
+        api = Planning(client, tokens)
+        rid = (await api.plan())["id"]
+        headers = {**api.releaser, "If-Match": '"1"'}
+
+        def post(key: str) -> Any:
+            body = {**TOGGLE, "key": key}
+            return client.post(f"/releases/{rid}/toggles", json=body, headers=headers)
+
+        answers = await asyncio.gather(post("first"), post("second"))
+        assert sorted(a.status_code for a in answers) == [201, 412]
+        release = await api.get(rid)
+        assert len(release["toggles"]) == 1
+        assert release["resource_version"] == 2
 
 
 async def test_removing_an_item_others_need_is_409_naming_them(
