@@ -44,15 +44,20 @@ def _finish(
     result: DeploymentOutcome,
     seen: tuple[datetime, ...] = (),
     policy: Policy = DEFAULT_POLICY,
+    *,
+    deployment_id: str = "dep-1",
+    finished_at: datetime = FINISHED,
+    environment: str = "production",
 ) -> Outcome:
     return outcomes.deployment_finished(
         change,
-        deployment_id="dep-1",
+        deployment_id=deployment_id,
+        environment=environment,
         result=result,
-        finished_at=FINISHED,
+        finished_at=finished_at,
         failures_seen=list(seen),
         policy=policy,
-        now=FINISHED,
+        now=finished_at,
     )
 
 
@@ -92,6 +97,7 @@ def test_health_failure_in_stabilization_makes_it_unsuccessful() -> None:
         change,
         check="error_rate",
         detected_at=FINISHED + timedelta(hours=2),
+        deployed_at=FINISHED,
         policy=DEFAULT_POLICY,
         now=FINISHED,
     )
@@ -101,6 +107,7 @@ def test_health_failure_in_stabilization_makes_it_unsuccessful() -> None:
         change,
         check="error_rate",
         detected_at=FINISHED + timedelta(minutes=10),
+        deployed_at=FINISHED,
         policy=DEFAULT_POLICY,
         now=FINISHED,
     )
@@ -159,3 +166,42 @@ def test_a_started_deployment_moves_a_scheduled_change_into_implementation() -> 
     assert change.deployment_id == "dep-1"
     assert outcome.transitions == [(ChangeState.SCHEDULED, ChangeState.IMPLEMENT)]
     assert not outcomes.deployment_started(change, "dep-2").transitions
+
+
+def test_a_deployment_to_another_environment_leaves_the_change_alone() -> None:
+    change = _scheduled()
+    outcome = _finish(change, DeploymentOutcome.SUCCEEDED, environment="staging")
+    assert change.state is ChangeState.SCHEDULED
+    assert not outcome.transitions
+    assert [note.action for note in outcome.notes] == ["deployment-ignored"]
+
+
+def test_every_deployment_of_a_multi_service_change_counts() -> None:
+    change = _scheduled()
+    _finish(change, DeploymentOutcome.SUCCEEDED)
+    assert change.state is ChangeState.REVIEW
+    second_done = FINISHED + timedelta(minutes=30)
+    _finish(change, DeploymentOutcome.SUCCEEDED, deployment_id="dep-2", finished_at=second_done)
+    hour_after_first = FINISHED + timedelta(hours=1)
+    assert not outcomes.stabilized(change, DEFAULT_POLICY, hour_after_first).events
+    failed = _finish(
+        change, DeploymentOutcome.FAILED, deployment_id="dep-3", finished_at=second_done
+    )
+    assert _closed_codes(failed) == [CloseCode.UNSUCCESSFUL]
+    assert change.state is ChangeState.CLOSED
+
+
+def test_a_failed_check_of_an_earlier_deployment_of_the_change_counts() -> None:
+    change = _scheduled()
+    _finish(change, DeploymentOutcome.SUCCEEDED)
+    later = FINISHED + timedelta(minutes=30)
+    _finish(change, DeploymentOutcome.SUCCEEDED, deployment_id="dep-2", finished_at=later)
+    outcome = outcomes.health_check_failed(
+        change,
+        check="latency",
+        detected_at=FINISHED + timedelta(minutes=20),
+        deployed_at=FINISHED,
+        policy=DEFAULT_POLICY,
+        now=later,
+    )
+    assert _closed_codes(outcome) == [CloseCode.UNSUCCESSFUL]

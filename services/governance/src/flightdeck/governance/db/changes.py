@@ -192,12 +192,14 @@ class ChangeRepository:
         )
         return found[0] if found else None
 
-    async def by_deployment(self, deployment_id: str) -> list[ChangeRequest]:
-        """Changes implemented by a deployment."""
-        return await load_many(
-            self._session,
-            select(changes).where(changes.c.deployment_id == deployment_id).with_for_update(),
-        )
+    async def by_deployment(
+        self, deployment_id: str, change_id: str | None = None
+    ) -> list[ChangeRequest]:
+        """Changes a deployment implemented: the one it named, and any that recorded it."""
+        implemented = changes.c.deployment_id == deployment_id
+        if change_id is not None:
+            implemented = or_(implemented, changes.c.id == change_id)
+        return await load_many(self._session, select(changes).where(implemented).with_for_update())
 
     async def stabilizing(self) -> list[ChangeRequest]:
         """Non-emergency changes waiting in review with a successful outcome."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from flightdeck.events.catalogue.executor import DeploymentOutcome
 from flightdeck.events.catalogue.governance import ChangeClosed, Classification
@@ -16,20 +17,16 @@ FAILED_OUTCOMES = frozenset({DeploymentOutcome.FAILED, DeploymentOutcome.ROLLED_
 
 
 def stabilization_end(change: ChangeRequest, policy: Policy) -> datetime | None:
-    """Until when a failed health check still counts against the change."""
+    """Until when the change's last deployment is watched for failed health checks."""
     if change.implemented_at is None:
         return None
     return change.implemented_at + timedelta(minutes=policy.stabilization_minutes)
 
 
-def within_stabilization(change: ChangeRequest, policy: Policy, moment: datetime) -> bool:
-    """Whether `moment` falls in the change's stabilization period."""
-    end = stabilization_end(change, policy)
-    return (
-        end is not None
-        and change.implemented_at is not None
-        and (change.implemented_at <= moment <= end)
-    )
+def within_stabilization(deployed_at: datetime, policy: Policy, moment: datetime) -> bool:
+    """Whether `moment` falls in the stabilization period of a deployment finished at
+    `deployed_at`."""
+    return deployed_at <= moment <= deployed_at + timedelta(minutes=policy.stabilization_minutes)
 
 
 def deployment_started(change: ChangeRequest, deployment_id: str) -> Outcome:
@@ -47,45 +44,48 @@ def deployment_finished(
     change: ChangeRequest,
     *,
     deployment_id: str,
+    environment: str,
     result: DeploymentOutcome,
     finished_at: datetime,
     failures_seen: list[datetime],
     policy: Policy,
     now: datetime,
 ) -> Outcome:
-    """Move the change to review or closed. `failures_seen` are the detection times of
-    health-check failures of this deployment already known (they may come first)."""
+    """Move the change to review or closed. A change on several services has a deployment
+    per service: each one counts (a failed one makes the change unsuccessful; the last one
+    starts the stabilization period). Deployments to another environment than the change's
+    are only noted. `failures_seen` are the detection times of health-check failures of this
+    deployment already known (they may come first)."""
     outcome = Outcome(change)
-    if change.state not in DEPLOYABLE:
+    evidence = {"deployment_id": deployment_id, "outcome": result, "environment": environment}
+    if change.state not in DEPLOYABLE | {ChangeState.REVIEW} or environment != change.environment:
+        reason = f"deployment {deployment_id} to {environment} finished while the change was "
         outcome.notes.append(
             AuditNote(
                 "deployment-ignored",
                 SYSTEM,
-                f"deployment {deployment_id} finished while the change was {change.state}",
-                {"deployment_id": deployment_id, "outcome": result},
+                reason + f"{change.state} (for {change.environment})",
+                evidence,
             )
         )
         return outcome
     if result is DeploymentOutcome.CANCELLED:
         outcome.notes.append(
-            AuditNote(
-                "deployment-cancelled",
-                SYSTEM,
-                "deployment cancelled",
-                {"deployment_id": deployment_id},
-            )
+            AuditNote("deployment-cancelled", SYSTEM, "deployment cancelled", evidence)
         )
         return outcome
+    failed = result in FAILED_OUTCOMES or any(
+        within_stabilization(finished_at, policy, seen) for seen in failures_seen
+    )
+    if change.state is ChangeState.REVIEW:
+        return _another_deployment(outcome, failed, finished_at, evidence, now)
     if change.state is ChangeState.SCHEDULED:
         outcome.move(ChangeState.IMPLEMENT, SYSTEM, "deployment ran", deployment_id=deployment_id)
     change.deployment_id = deployment_id
     change.implemented_at = finished_at
-    failed = result in FAILED_OUTCOMES or any(
-        within_stabilization(change, policy, seen) for seen in failures_seen
-    )
     code = CloseCode.UNSUCCESSFUL if failed else CloseCode.SUCCESSFUL
     change.close_code = code
-    evidence = {"deployment_id": deployment_id, "outcome": result, "close_code": code}
+    evidence["close_code"] = code
     if change.classification is Classification.EMERGENCY:
         outcome.move(
             ChangeState.REVIEW, SYSTEM, "awaiting the post-implementation review", **evidence
@@ -101,13 +101,41 @@ def deployment_finished(
     return outcome
 
 
-def health_check_failed(
-    change: ChangeRequest, *, check: str, detected_at: datetime, policy: Policy, now: datetime
+def _another_deployment(
+    outcome: Outcome, failed: bool, finished_at: datetime, evidence: dict[str, Any], now: datetime
 ) -> Outcome:
-    """A failure within the stabilization period makes the change unsuccessful (closing it
-    unless an emergency review is pending; a change closed meanwhile gets its code corrected)."""
+    """A further deployment of a change already in review (another of its services)."""
+    change = outcome.change
+    change.implemented_at = max(change.implemented_at or finished_at, finished_at)
+    deployment = evidence["deployment_id"]
+    if not failed:
+        outcome.notes.append(
+            AuditNote("deployment", SYSTEM, f"deployment {deployment} succeeded too", evidence)
+        )
+    elif change.classification is Classification.EMERGENCY:
+        change.close_code = CloseCode.UNSUCCESSFUL
+        outcome.notes.append(
+            AuditNote("outcome", SYSTEM, f"deployment {deployment} failed", evidence)
+        )
+    else:
+        close(outcome, CloseCode.UNSUCCESSFUL, SYSTEM, f"deployment {deployment} failed", now)
+    return outcome
+
+
+def health_check_failed(
+    change: ChangeRequest,
+    *,
+    check: str,
+    detected_at: datetime,
+    deployed_at: datetime,
+    policy: Policy,
+    now: datetime,
+) -> Outcome:
+    """A failure within the stabilization period of one of the change's deployments (finished
+    at `deployed_at`) makes the change unsuccessful (closing it unless an emergency review is
+    pending; a change closed meanwhile gets its code corrected)."""
     outcome = Outcome(change)
-    if not within_stabilization(change, policy, detected_at):
+    if not within_stabilization(deployed_at, policy, detected_at):
         return outcome
     if change.close_code is CloseCode.UNSUCCESSFUL and change.state is not ChangeState.REVIEW:
         return outcome

@@ -64,6 +64,7 @@ async def deployment_finished(
             outcome = outcomes.deployment_finished(
                 change,
                 deployment_id=event.deployment_id,
+                environment=event.environment,
                 result=event.outcome,
                 finished_at=event.finished_at,
                 failures_seen=seen,
@@ -108,11 +109,12 @@ async def _record_failure(
     if not await history.record_failure(failure) or deployment is None:
         return  # known already, or its deployment has not arrived (it will look for it)
     await history.mark_failed(deployment)
-    for change in await uow.changes.by_deployment(deployment.deployment_id):
+    for change in await uow.changes.by_deployment(deployment.deployment_id, deployment.change_id):
         outcome = outcomes.health_check_failed(
             change,
             check=event.check,
             detected_at=event.detected_at,
+            deployed_at=deployment.finished_at,
             policy=await policy_of(uow.session, change),
             now=now,
         )
