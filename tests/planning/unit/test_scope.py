@@ -96,6 +96,9 @@ def test_admitting_items_checks_titles_dependencies_and_ids() -> None:
     fine = ItemDraft(ItemKind.FIX, "New", 2, False, ("Y", "A"))
     [added] = scope.admit_items(current, [fine], ["B"], foreign)
     assert (added.id, added.position, added.depends_on) == ("B", 1, ("Y", "A"))
+    after_a_removal = release(items=(item("A", position=4),))
+    [appended] = scope.admit_items(after_a_removal, [fine], ["B"], foreign)
+    assert appended.position == 5  # after the last one, whatever was removed before
 
 
 def test_a_batch_forming_a_cycle_is_refused() -> None:

@@ -79,19 +79,13 @@ def admit_items(
         else [f"{location}.{n}" for n in range(len(drafts))]
     )
     known = {item.id for item in release.items}
-    titles = {item.title.casefold() for item in release.items}
-    errors: list[InputError] = []
-    for draft, ident, where in zip(drafts, ids, locations, strict=True):
-        if ident in known or ident in foreign:
-            errors.append(InputError(f"{where}.id", f"item id {ident} is already used"))
-        if draft.title.casefold() in titles:
-            errors.append(InputError(f"{where}.title", f"an item titled {draft.title!r} exists"))
-        known.add(ident)
-        titles.add(draft.title.casefold())
+    errors = _naming_errors(release, drafts, ids, foreign, locations)
+    known.update(ids)
     for draft, ident, where in zip(drafts, ids, locations, strict=True):
         errors += _dependency_errors(release, draft, ident, known, foreign, where)
+    after = max((item.position for item in release.items), default=-1) + 1
     items = [
-        _item(release, draft, ident, len(release.items) + n)
+        _item(release, draft, ident, after + n)
         for n, (draft, ident) in enumerate(zip(drafts, ids, strict=True))
     ]
     if not errors:
@@ -102,6 +96,27 @@ def admit_items(
     if errors:
         raise InvalidInput(errors)
     return items
+
+
+def _naming_errors(
+    release: Release,
+    drafts: Sequence[ItemDraft],
+    ids: Sequence[str],
+    foreign: Mapping[str, ForeignItem],
+    locations: Sequence[str],
+) -> list[InputError]:
+    """Ids used before (here or in another release) and titles repeated (case-insensitive)."""
+    known = {item.id for item in release.items}
+    titles = {item.title.casefold() for item in release.items}
+    errors = []
+    for draft, ident, where in zip(drafts, ids, locations, strict=True):
+        if ident in known or ident in foreign:
+            errors.append(InputError(f"{where}.id", f"item id {ident} is already used"))
+        if draft.title.casefold() in titles:
+            errors.append(InputError(f"{where}.title", f"an item titled {draft.title!r} exists"))
+        known.add(ident)
+        titles.add(draft.title.casefold())
+    return errors
 
 
 def _item(release: Release, draft: ItemDraft, ident: str, position: int) -> Item:
