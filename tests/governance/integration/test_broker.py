@@ -204,7 +204,12 @@ async def test_a_stabilized_change_is_closed_successful(
         viewer = tokens.headers("vic", "viewer")
         change_id = await approved_change(client, tokens)
         finished = datetime.now(UTC) - timedelta(hours=2)  # the hour of stabilization is over
-        started = example(DeploymentStarted, deployment_id="dep-9", change_id=change_id)
+        started = example(
+            DeploymentStarted,
+            deployment_id="dep-9",
+            change_id=change_id,
+            environment="production",
+        )
         await publish(kafka, Envelope(data=started))
 
         async def state() -> str:

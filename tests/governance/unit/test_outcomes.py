@@ -161,11 +161,13 @@ def test_a_review_may_record_issues_a_successful_deployment_did_not_show() -> No
 
 def test_a_started_deployment_moves_a_scheduled_change_into_implementation() -> None:
     change = _scheduled()
-    outcome = outcomes.deployment_started(change, "dep-1")
+    assert not outcomes.deployment_started(change, "dep-0", "staging").transitions
+    assert change.state is ChangeState.SCHEDULED
+    outcome = outcomes.deployment_started(change, "dep-1", "production")
     assert change.state is ChangeState.IMPLEMENT
     assert change.deployment_id == "dep-1"
     assert outcome.transitions == [(ChangeState.SCHEDULED, ChangeState.IMPLEMENT)]
-    assert not outcomes.deployment_started(change, "dep-2").transitions
+    assert not outcomes.deployment_started(change, "dep-2", "production").transitions
 
 
 def test_a_deployment_to_another_environment_leaves_the_change_alone() -> None:

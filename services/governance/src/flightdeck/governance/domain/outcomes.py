@@ -29,10 +29,11 @@ def within_stabilization(deployed_at: datetime, policy: Policy, moment: datetime
     return deployed_at <= moment <= deployed_at + timedelta(minutes=policy.stabilization_minutes)
 
 
-def deployment_started(change: ChangeRequest, deployment_id: str) -> Outcome:
-    """A scheduled change goes into implementation."""
+def deployment_started(change: ChangeRequest, deployment_id: str, environment: str) -> Outcome:
+    """A scheduled change goes into implementation when a deployment to its environment
+    starts."""
     outcome = Outcome(change)
-    if change.state is ChangeState.SCHEDULED:
+    if change.state is ChangeState.SCHEDULED and environment == change.environment:
         change.deployment_id = deployment_id
         outcome.move(
             ChangeState.IMPLEMENT, SYSTEM, "deployment started", deployment_id=deployment_id

@@ -35,7 +35,11 @@ async def deployment_started(
     async with uow:
         change = await uow.changes.get(event.change_id) if event.change_id else None
         if change is not None:
-            await _apply(uow, outcomes.deployment_started(change, event.deployment_id), now)
+            await _apply(
+                uow,
+                outcomes.deployment_started(change, event.deployment_id, event.environment),
+                now,
+            )
         await uow.commit()
 
 
