@@ -306,3 +306,15 @@ async def test_out_of_range_query_times_are_422(governance: Any, tokens: Tokens)
         for url, location in questions.items():
             body = assert_problem(await client.get(url, headers=viewer), 422)
             assert location in [error["location"] for error in body["errors"]], url
+
+
+async def test_concurrent_templates_of_one_name_make_one(governance: Any, tokens: Tokens) -> None:
+    carla = tokens.headers("carla", "cab")
+    body = {"name": "cert rotation", "services": ["checkout"]}
+    async with governance() as client:
+        answers = await asyncio.gather(
+            *(client.post("/templates", json=body, headers=carla) for _ in range(6))
+        )
+        assert sorted(r.status_code for r in answers) == [201] + [409] * 5
+        assert await count_rows(client, "templates") == 1
+        assert await count_rows(client, "audit_records") == 1

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from flightdeck.governance.db.dialect import insert_ignoring_duplicates
+from flightdeck.governance.db.dialect import affected, insert_ignoring_duplicates
 from flightdeck.governance.db.tables import policies, templates
 from flightdeck.governance.domain.classification import ChangeTemplate
 from flightdeck.governance.domain.model import Complexity, Impact
@@ -97,29 +97,25 @@ async def template_page(
     return [(_template(row), row.description) for row in await db.execute(statement)]
 
 
-async def template_named(db: Executor, name: str) -> bool:
-    """Whether a template has this name."""
-    found = await db.scalar(
-        select(func.count()).select_from(templates).where(templates.c.name == name)
-    )
-    return bool(found)
-
-
 async def add_template(
     db: Executor, item: ChangeTemplate, description: str, by: str, at: datetime
-) -> None:
-    """Store a template."""
-    await db.execute(
-        insert(templates).values(
-            id=item.id,
-            name=item.name,
-            description=description,
-            services=list(item.services),
-            environment=item.environment,
-            max_impact=item.max_impact.value,
-            max_complexity=item.max_complexity.value,
-            allows_schema_changes=item.allows_schema_changes,
-            created_by=by,
-            created_at=at,
-        )
+) -> bool:
+    """Store a template; False, storing nothing, when its name is taken (even by a template
+    stored at the same moment)."""
+    statement = insert_ignoring_duplicates(
+        db,
+        templates,
+        {
+            "id": item.id,
+            "name": item.name,
+            "description": description,
+            "services": list(item.services),
+            "environment": item.environment,
+            "max_impact": item.max_impact.value,
+            "max_complexity": item.max_complexity.value,
+            "allows_schema_changes": item.allows_schema_changes,
+            "created_by": by,
+            "created_at": at,
+        },
     )
+    return bool(affected(await db.execute(statement)))

@@ -60,9 +60,8 @@ async def add_template(
     """Register a pre-approved template (names are unique)."""
     item = ChangeTemplate(**{**asdict(template), "id": str(uuid.uuid4())})
     async with uow:
-        if await policies.template_named(uow.session, item.name):
+        if not await policies.add_template(uow.session, item, description, actor, now):
             raise Duplicate(f"a template named {item.name!r} exists")
-        await policies.add_template(uow.session, item, description, actor, now)
         evidence = {**asdict(item), "description": description}
         subject = TEMPLATE_SUBJECT.format(id=item.id)
         await uow.audit.append([(subject, "template-added", actor, now, item.name, evidence)])
