@@ -64,7 +64,7 @@ FINISHED, FAILED, RESTORED = (
 
 
 def history(
-    deployments: int, seed: int = 8106
+    deployments: int, seed: int = 8106, prefix: str = "d"
 ) -> Iterator[tuple[str, str, datetime, dict[str, Any]]]:
     """(ce_id, type, time, data) of `deployments` production-heavy deployments over two years,
     with rollbacks, hotfixes, repeated commits, health-check failures and restorations."""
@@ -76,11 +76,11 @@ def history(
         finished = START + timedelta(seconds=rng.uniform(0, DAYS * 86400 - 7200))
         production = rng.random() < 0.95
         succeeded = rng.random() < 0.97
-        commits = [_commit(service, n, finished, rng)]
+        commits = [_commit(service, f"{prefix}{n:09x}", finished, rng)]
         if n > 0 and rng.random() < 0.1:
             earlier = rng.randrange(n)
-            commits.append(_commit(services[earlier], earlier, finished, rng))
-        ident = f"d{n:07d}"
+            commits.append(_commit(services[earlier], f"{prefix}{earlier:09x}", finished, rng))
+        ident = f"{prefix}{n:07d}"
         yield (
             str(uuid.uuid4()),
             FINISHED,
@@ -415,7 +415,7 @@ def same_answer(api: dict[str, Any], raw: dict[str, Any]) -> list[str]:
 def _envelopes(count: int) -> list[Envelope[Any]]:
     """`count` events of a fresh history, as their producers would publish them."""
     envelopes = []
-    for event_id, kind, moment, data in history(count, seed=7):
+    for event_id, kind, moment, data in history(count, seed=7, prefix="i"):
         envelopes.append(
             Envelope(data=EVENT_TYPES[kind].model_validate(data), id=event_id, time=moment)
         )
@@ -463,15 +463,17 @@ async def raw_consume_rate(bench_kafka: Any, count: int) -> float:
         await consumer.stop()
 
 
-async def ingest_rate(bench: Bench, count: int) -> tuple[float, float]:
-    """Events per second the service's consumer logs and projects, from a full topic; and
-    the raw consume rate of the same records."""
+async def ingest_rate(bench: Bench, url: str, count: int) -> tuple[float, float]:
+    """Events per second the service's consumer logs and projects into the database at `url`
+    (already holding the big history, with its statistics), from a full topic; and the raw
+    consume rate of the same records."""
     kafka = bench.kafka(max_poll_records=MetricsSettings().kafka_max_poll_records)
     envelopes = _envelopes(count)
     await _produce(kafka, envelopes)
     raw_rate = await raw_consume_rate(kafka, count)
-    url = await bench.databases.create("bench_metrics_ingest", service_dir=SERVICE_DIR)
     engine = create_engine(url)
+    async with engine.connect() as conn:
+        before = await conn.scalar(select(func.count()).select_from(event_log)) or 0
 
     async def handle_batch(batch: Any) -> None:
         await ingest(engine, batch, datetime.now(UTC))
@@ -490,7 +492,7 @@ async def ingest_rate(bench: Bench, count: int) -> tuple[float, float]:
         while True:
             async with engine.connect() as conn:
                 logged = await conn.scalar(select(func.count()).select_from(event_log))
-            if logged >= count:
+            if logged >= before + count:
                 break
             await asyncio.sleep(0.1)
         return count / (time.perf_counter() - started), raw_rate
@@ -566,12 +568,6 @@ async def run(bench: Bench) -> Report:
     if bench.backend != "postgresql":
         report.notes.append("the metrics benchmark needs PostgreSQL (COPY, JSON SQL baseline)")
         return report
-    rate, raw_rate = await ingest_rate(bench, INGEST_EVENTS)
-    report.figures["ingest_events_per_s"] = rate
-    report.baselines["raw_consume_events_per_s"] = raw_rate
-    report.ratios["ingest_vs_raw_consume"] = rate / raw_rate
-    report.target("ingest_events_per_s", ">= 10000 from the broker", rate >= 10_000)
-
     url = await bench.databases.create("bench_metrics", service_dir=SERVICE_DIR)
     with Timer() as loading:
         events = await load_log(url, DEPLOYMENTS)
@@ -600,6 +596,12 @@ async def run(bench: Bench) -> Report:
     speedup = report.baselines["dora_from_raw_log_mean_ms"] / figures["mean_ms"]
     report.ratios["dora_speedup_vs_raw_log"] = speedup
     report.target("dora_speedup_vs_raw_log", ">= 50x, same numbers (asserted)", speedup >= 50)
+
+    rate, raw_rate = await ingest_rate(bench, url, INGEST_EVENTS)
+    report.figures["ingest_events_per_s"] = rate
+    report.baselines["raw_consume_events_per_s"] = raw_rate
+    report.ratios["ingest_vs_raw_consume"] = rate / raw_rate
+    report.target("ingest_events_per_s", ">= 10000 from the broker", rate >= 10_000)
 
     rss = await service_rss(bench, url, tokens)
     report.figures["service_peak_rss_mib"] = rss

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, case, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import ColumnElement
 
 from flightdeck.metrics.db.tables import (
@@ -26,6 +27,7 @@ from flightdeck.metrics.domain.instants import DAY_US
 
 d = deployments
 f = health_failures
+T = TypeVar("T")
 
 
 def _deployment_filter(filters: Filters, table: Any = d) -> list[ColumnElement[bool]]:
@@ -51,13 +53,18 @@ def _failure_filter(filters: Filters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-async def dora_input(conn: AsyncConnection, window: Window, filters: Filters) -> DoraInput:
-    """Daily counts, commit lead times and recoveries inside `window`, each in time order."""
-    return DoraInput(
-        days=await _day_counts(conn, window, filters),
-        leads=await _leads(conn, window, filters),
-        recoveries=await _recoveries(conn, window, filters),
+async def dora_input(reader: AsyncEngine, window: Window, filters: Filters) -> DoraInput:
+    """Daily counts, commit lead times and recoveries inside `window`, each in time order;
+    the three reads run side by side, each on a connection of its own."""
+
+    async def read(query: Callable[[AsyncConnection, Window, Filters], Awaitable[T]]) -> T:
+        async with reader.connect() as conn:
+            return await query(conn, window, filters)
+
+    days, (lead_times, leads), recoveries = await asyncio.gather(
+        read(_day_counts), read(_leads), read(_recoveries)
     )
+    return DoraInput(days=days, lead_times=lead_times, leads=leads, recoveries=recoveries)
 
 
 async def _day_counts(conn: AsyncConnection, window: Window, filters: Filters) -> list[DayCount]:
@@ -113,10 +120,12 @@ def _lead_column(filters: Filters) -> Any:
     return c.lead_merged_us if filters.lead_time_start == "merged" else c.lead_authored_us
 
 
-async def _leads(conn: AsyncConnection, window: Window, filters: Filters) -> list[tuple[int, int]]:
-    """(first deployment, lead time) of each commit, in time order. On PostgreSQL the rows come
-    back as two arrays in one row (read in index order, so unsorted by the aggregate):
-    thousands of rows decode much faster that way."""
+async def _leads(
+    conn: AsyncConnection, window: Window, filters: Filters
+) -> tuple[list[int], list[int]]:
+    """First deployment times and lead times of the commits, in time order. On PostgreSQL
+    they come back as two arrays in one row (read in index order, so the aggregate needs no
+    sort): thousands of rows decode much faster that way."""
     lead = _lead_column(filters)
     at = commit_leads.c.deployed_us
     chosen = [
@@ -129,9 +138,9 @@ async def _leads(conn: AsyncConnection, window: Window, filters: Filters) -> lis
         ordered = select(at.label("at"), lead.label("lead")).where(*chosen).order_by(at).subquery()
         arrays = select(func.array_agg(ordered.c.at), func.array_agg(ordered.c.lead))
         times, leads = (await conn.execute(arrays)).one()
-        return list(zip(times or [], leads or [], strict=True))
-    rows = await conn.execute(select(at, lead).where(*chosen).order_by(at))
-    return [(row[0], row[1]) for row in rows]
+        return list(times or []), list(leads or [])
+    rows = (await conn.execute(select(at, lead).where(*chosen).order_by(at))).all()
+    return [row[0] for row in rows], [row[1] for row in rows]
 
 
 async def _recoveries(conn: AsyncConnection, window: Window, filters: Filters) -> list[Recovery]:

@@ -23,7 +23,6 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
-    and_,
     case,
     delete,
     exists,
@@ -60,8 +59,12 @@ scopes = Table(
     Column("service", Text),
     Column("environment", Text),
     Column("since_us", BigInteger),
+    Column("until_us", BigInteger),
     prefixes=["TEMPORARY"],
 )
+"""What a batch touched: (service, environment, since) per event; `until_us` bounds the
+rollbacks whose replaced deployment may change (the next non-rollback deployment after
+`since_us`; null: none yet)."""
 touched_deployments = Table(
     "refresh_deployments", scratch, Column("deployment_id", Text), prefixes=["TEMPORARY"]
 )
@@ -108,7 +111,7 @@ class Refresh:
         self.d, self.f = tables.deployments, tables.failures
         self.commits, self.restorations = tables.commits, tables.restorations
         self.leads, self.daily = tables.leads, tables.daily
-        self._since: dict[tuple[str, str], int] = {}
+        self._scopes: set[tuple[str, str, int]] = set()
         self._notes: dict[str, set[tuple[Any, ...]]] = {
             touched_deployments.name: set(),
             touched_days.name: set(),
@@ -117,11 +120,9 @@ class Refresh:
         self._services: set[str] = set()
 
     def scope(self, service: str, environment: str, since_us: int) -> None:
-        """Derived rows of this service and environment from `since_us` on may change."""
-        key = (service, environment)
-        held = self._since.get(key)
-        if held is None or since_us < held:
-            self._since[key] = since_us
+        """Something happened at `since_us` on this service and environment: the attribution
+        and recovery of the failures around that time may change."""
+        self._scopes.add((service, environment, since_us))
 
     def deployment(self, deployment_id: str) -> None:
         """This deployment's failure mark (and its day's rollup) may change."""
@@ -161,7 +162,7 @@ class Refresh:
         rows: dict[Table, list[dict[str, Any]]] = {
             scopes: [
                 {"service": service, "environment": environment, "since_us": since}
-                for (service, environment), since in self._since.items()
+                for service, environment, since in self._scopes
             ],
         }
         for table in (touched_deployments, touched_days, touched_commits):
@@ -170,6 +171,7 @@ class Refresh:
         for table, values in rows.items():
             if values:
                 await self.conn.execute(insert(table), values)
+        await self._bound_rollback_scopes()
         if self._services:
             days = select(self.d.c.service, self.d.c.finished_day).where(
                 self.d.c.service.in_(self._services)
@@ -183,34 +185,60 @@ class Refresh:
 
     # -- limits -------------------------------------------------------------------------
 
-    def _scoped(self, table: Any, time: Any) -> list[ColumnElement[bool]]:
-        """Join conditions putting `table` rows at or after their scope's start in scope."""
+    async def _bound_rollback_scopes(self) -> None:
+        following = (
+            select(func.min(self.d.c.finished_us))
+            .where(
+                self.d.c.service == scopes.c.service,
+                self.d.c.environment == scopes.c.environment,
+                self.d.c.succeeded.is_(True),
+                self.d.c.is_rollback.is_(False),
+                self.d.c.finished_us > scopes.c.since_us,
+            )
+            .scalar_subquery()
+        )
+        await self.conn.execute(update(scopes).values(until_us=following))
+
+    def _same_scope(self, table: Any) -> list[ColumnElement[bool]]:
+        return [table.c.service == scopes.c.service, table.c.environment == scopes.c.environment]
+
+    def _window_scoped(self, table: Any, time: Any) -> list[ColumnElement[bool]]:
+        """Health checks a touched time may re-attribute: detected within 24 h after it."""
         if self.everything:
             return []
+        day = literal(DAY_US, BigInteger)
         return [
-            table.c.service == scopes.c.service,
-            table.c.environment == scopes.c.environment,
+            *self._same_scope(table),
             time >= scopes.c.since_us,
+            time <= scopes.c.since_us + day,
         ]
 
-    def _reattributable(self) -> ColumnElement[bool]:
-        """Failures whose attribution a batch may change: unnamed health checks and rollbacks."""
-        return or_(
-            self.f.c.kind == "rollback",
-            and_(self.f.c.kind == "health_check", self.f.c.named_deployment_id.is_(None)),
-        )
+    def _rollback_scoped(self, table: Any, time: Any) -> list[ColumnElement[bool]]:
+        """Rollbacks a touched time may re-attribute: from it to the next non-rollback
+        deployment."""
+        if self.everything:
+            return []
+        bounded = or_(scopes.c.until_us.is_(None), time <= scopes.c.until_us)
+        return [*self._same_scope(table), time >= scopes.c.since_us, bounded]
 
-    def _in_scope_ids(self, kind: ColumnElement[bool]) -> Any:
-        """Ids of failures matching `kind` in the touched scopes."""
-        return select(self.f.c.failure_id).where(kind, *self._scoped(self.f, self.f.c.occurred_us))
+    def _reattributable(self) -> Any:
+        """Ids of the failures whose attribution the batch may change."""
+        f = self.f.alias("candidate")  # an alias: not correlated with an enclosing statement
+        unnamed = select(f.c.failure_id).where(
+            f.c.kind == "health_check",
+            f.c.named_deployment_id.is_(None),
+            *self._window_scoped(f, f.c.occurred_us),
+        )
+        rollbacks = select(f.c.failure_id).where(
+            f.c.kind == "rollback", *self._rollback_scoped(f, f.c.occurred_us)
+        )
+        return unnamed.union(rollbacks)
 
     async def _note_attributed(self) -> None:
         if self.everything:
             return
         attributed = select(self.f.c.deployment_id).where(
-            self.f.c.deployment_id.is_not(None),
-            self._reattributable(),
-            *self._scoped(self.f, self.f.c.occurred_us),
+            self.f.c.deployment_id.is_not(None), self.f.c.failure_id.in_(self._reattributable())
         )
         await self.conn.execute(
             insert(touched_deployments).from_select(["deployment_id"], attributed)
@@ -237,7 +265,7 @@ class Refresh:
         unnamed = [
             self.f.c.kind == "health_check",
             self.f.c.named_deployment_id.is_(None),
-            *self._scoped(self.f, self.f.c.occurred_us),
+            *self._window_scoped(self.f, self.f.c.occurred_us),
         ]
         await self.conn.execute(update(self.f).where(*unnamed).values(deployment_id=latest))
         found = self.f.c.deployment_id.is_not(None)
@@ -256,6 +284,7 @@ class Refresh:
         finished before it."""
         rollback = self.d.alias("rollback")
         replaced = self.d.alias("replaced")
+        candidate = self.f.alias("candidate")
         previous = (
             select(replaced.c.deployment_id)
             .where(
@@ -272,7 +301,13 @@ class Refresh:
         )
         await self.conn.execute(
             delete(self.f).where(
-                self.f.c.failure_id.in_(self._in_scope_ids(self.f.c.kind == "rollback"))
+                self.f.c.kind == "rollback",
+                self.f.c.failure_id.in_(
+                    select(candidate.c.failure_id).where(
+                        candidate.c.kind == "rollback",
+                        *self._rollback_scoped(candidate, candidate.c.occurred_us),
+                    )
+                ),
             )
         )
         rows = select(
@@ -287,7 +322,7 @@ class Refresh:
         ).where(
             rollback.c.is_rollback.is_(True),
             rollback.c.succeeded.is_(True),
-            *self._scoped(rollback, rollback.c.finished_us),
+            *self._rollback_scoped(rollback, rollback.c.finished_us),
         )
         columns = [
             "failure_id",
@@ -299,7 +334,7 @@ class Refresh:
             "rule_rank",
             "occurred_us",
         ]
-        await self.conn.execute(insert(self.f).from_select(columns, rows))
+        await self.conn.execute(insert(self.f).from_select(columns, rows.distinct()))
 
     # -- recovery -------------------------------------------------------------------------
 
@@ -312,22 +347,31 @@ class Refresh:
             .scalar_subquery()
         )
         following = (
-            select(func.min(self.d.c.finished_us))
+            select(self.d.c.finished_us)
             .where(
                 self.d.c.service == self.f.c.service,
                 self.d.c.environment == self.f.c.environment,
                 self.d.c.succeeded.is_(True),
                 self.d.c.finished_us > self.f.c.detected_us,
             )
+            .order_by(self.d.c.finished_us)
+            .limit(1)
             .scalar_subquery()
         )
         stale = [self.f.c.kind == "health_check"]
         if not self.everything:
-            stale += [
-                self.f.c.service == scopes.c.service,
-                self.f.c.environment == scopes.c.environment,
-                or_(self.f.c.recovered_us.is_(None), self.f.c.recovered_us >= scopes.c.since_us),
-            ]
+            # Detected before a touched time and not recovered before it.
+            candidate = self.f.alias("candidate")
+            chosen = select(candidate.c.failure_id).where(
+                candidate.c.kind == "health_check",
+                *self._same_scope(candidate),
+                candidate.c.detected_us <= scopes.c.since_us,
+                or_(
+                    candidate.c.recovered_us.is_(None),
+                    candidate.c.recovered_us >= scopes.c.since_us,
+                ),
+            )
+            stale.append(self.f.c.failure_id.in_(chosen))
         await self.conn.execute(
             update(self.f)
             .where(*stale)

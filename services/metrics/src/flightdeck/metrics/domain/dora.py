@@ -83,8 +83,10 @@ class DoraInput:
 
     days: Sequence[DayCount]
     """In day order (a day may appear more than once)."""
-    leads: Sequence[tuple[int, int]]
-    """(first deployment time, lead time) per commit, in microseconds, in time order."""
+    lead_times: Sequence[int]
+    """Per counted commit, its first deployment's time (microseconds), in time order."""
+    leads: Sequence[int]
+    """Per counted commit, in the same order, its lead time in microseconds."""
     recoveries: Sequence[Recovery]
     """In detection order."""
 
@@ -197,7 +199,7 @@ def figures(window: Window, data: DoraInput, benchmark: Benchmark) -> Figures:
     recovered = [r.recovered_us - r.detected_us for r in data.recoveries if r.recovered_us]
     return Figures(
         deployment_frequency=frequency,
-        lead_time=spread((lead for _, lead in data.leads), benchmark, "lead"),
+        lead_time=spread(data.leads, benchmark, "lead"),
         change_failure_rate=Ratio(
             failed, count, failure_rate, benchmark.failure_rate_tier(failure_rate)
         ),
@@ -234,19 +236,18 @@ def bucket_end(start_day: int, bucket: Bucket) -> int:
 
 def report(window: Window, data: DoraInput, benchmark: Benchmark, bucket: Bucket) -> Report:
     """The window's figures and, unless `bucket` is none, those of every bucket."""
-    days, leads, recoveries = data.days, data.leads, data.recoveries
+    days, recoveries = data.days, data.recoveries
     day_keys = [d.day for d in days]
-    lead_keys = [lead[0] for lead in leads]
     recovery_keys = [r.detected_us for r in recoveries]
     series = []
     for start in bucket_starts(window, bucket):
         end = bucket_end(start, bucket)
         part = window.clip(Window(start * DAY_US, end * DAY_US))
+        first, last = (bisect_left(data.lead_times, at) for at in (part.start_us, part.end_us))
         subset = DoraInput(
             days=days[bisect_left(day_keys, start) : bisect_left(day_keys, end)],
-            leads=leads[
-                bisect_left(lead_keys, part.start_us) : bisect_left(lead_keys, part.end_us)
-            ],
+            lead_times=data.lead_times[first:last],
+            leads=data.leads[first:last],
             recoveries=recoveries[
                 bisect_left(recovery_keys, part.start_us) : bisect_left(recovery_keys, part.end_us)
             ],

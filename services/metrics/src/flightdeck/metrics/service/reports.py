@@ -22,8 +22,7 @@ async def dora_report(
     benchmark: str,
 ) -> dora.Report:
     """The DORA figures of the window (and its buckets) for the filtered deployments."""
-    async with reader.connect() as conn:
-        data = await queries.dora_input(conn, window, filters)
+    data = await queries.dora_input(reader, window, filters)
     return dora.report(window, data, BENCHMARKS[benchmark], bucket)
 
 
