@@ -10,11 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 from flightdeck.events.catalogue.planning import BlackoutReason
 from flightdeck.events.types import UtcDatetime
-from flightdeck.planning.domain.lifecycle import ReleaseDraft
 from flightdeck.planning.domain.model import (
     Commit,
     Comparator,
     ItemKind,
+    ReleasePlan,
     RollbackCriterion,
     SignoffDecision,
     SignoffFunction,
@@ -45,8 +45,8 @@ class PlanRelease(Body):
     planned_end: UtcDatetime
     owner: Text
 
-    def draft(self) -> ReleaseDraft:
-        return ReleaseDraft(
+    def draft(self) -> ReleasePlan:
+        return ReleasePlan(
             name=self.name,
             version=self.version,
             services=tuple(self.services),

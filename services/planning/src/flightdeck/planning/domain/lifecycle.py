@@ -5,7 +5,6 @@ to `released`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from flightdeck.events.catalogue.common import EnvironmentTier
@@ -15,6 +14,7 @@ from flightdeck.planning.domain.model import (
     Deployment,
     KnownIssue,
     Release,
+    ReleasePlan,
     ReleaseState,
     RollbackCriterion,
     Signoff,
@@ -23,21 +23,7 @@ from flightdeck.planning.domain.model import (
 from flightdeck.planning.domain.scope import ensure_draft
 
 
-@dataclass(frozen=True)
-class ReleaseDraft:
-    """A release as asked for."""
-
-    name: str
-    version: str
-    services: tuple[str, ...]
-    team: str
-    target_environment: str
-    planned_start: datetime
-    planned_end: datetime
-    owner: str
-
-
-def plan_release(draft: ReleaseDraft, ident: str, by: str, now: datetime) -> Release:
+def plan_release(draft: ReleasePlan, ident: str, by: str, now: datetime) -> Release:
     """A new draft release; InvalidInput for a window that ends before it starts or a
     repeated service."""
     errors = []
@@ -48,19 +34,7 @@ def plan_release(draft: ReleaseDraft, ident: str, by: str, now: datetime) -> Rel
         errors.append(InputError("body.services", f"services repeated: {', '.join(repeated)}"))
     if errors:
         raise InvalidInput(errors)
-    return Release(
-        id=ident,
-        name=draft.name,
-        version=draft.version,
-        services=draft.services,
-        team=draft.team,
-        target_environment=draft.target_environment,
-        planned_start=draft.planned_start,
-        planned_end=draft.planned_end,
-        owner=draft.owner,
-        created_by=by,
-        created_at=now,
-    )
+    return Release(**vars(draft), id=ident, created_by=by, created_at=now)
 
 
 def with_criteria(release: Release, criteria: Sequence[RollbackCriterion]) -> Release:

@@ -20,6 +20,7 @@ __all__ = [
     "KnownIssue",
     "Rejection",
     "Release",
+    "ReleasePlan",
     "ReleaseState",
     "RollbackCriterion",
     "Signoff",
@@ -129,14 +130,9 @@ class Rejection:
 
 
 @dataclass(frozen=True)
-class Release:
-    """A planned release and everything it carries.
+class ReleasePlan:
+    """What a release is planned with (`version` is the software version)."""
 
-    `version` is the software version being released; `resource_version` counts the
-    changes of this resource (the ETag).
-    """
-
-    id: str
     name: str
     version: str
     services: tuple[str, ...]
@@ -145,6 +141,17 @@ class Release:
     planned_start: datetime
     planned_end: datetime
     owner: str
+
+
+@dataclass(frozen=True)
+class Release(ReleasePlan):
+    """A planned release and everything it carries.
+
+    `version` is the software version being released; `resource_version` counts the
+    changes of this resource (the ETag).
+    """
+
+    id: str
     created_by: str
     created_at: datetime
     state: ReleaseState = ReleaseState.DRAFT

@@ -14,13 +14,13 @@ from flightdeck.planning.db.uow import PlanningUnitOfWork
 from flightdeck.planning.domain import calendar, lifecycle, scope
 from flightdeck.planning.domain import events as integration
 from flightdeck.planning.domain.errors import NotFound, RulesBroken
-from flightdeck.planning.domain.lifecycle import ReleaseDraft
 from flightdeck.planning.domain.model import (
     Deployment,
     Item,
     KnownIssue,
     Rejection,
     Release,
+    ReleasePlan,
     ReleaseState,
     RollbackCriterion,
     Signoff,
@@ -38,7 +38,7 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-async def plan(uow: PlanningUnitOfWork, draft: ReleaseDraft, by: str, now: datetime) -> Release:
+async def plan(uow: PlanningUnitOfWork, draft: ReleasePlan, by: str, now: datetime) -> Release:
     """Put a new draft release in the plan (ReleasePlanned)."""
     release = lifecycle.plan_release(draft, new_id(), by, now)
     async with uow:
