@@ -35,6 +35,8 @@ from tests.governance.integration.support import (
             "body.planned_start",
         ),
         ({"planned_end": (MONDAY_10 + timedelta(days=400)).isoformat()}, "body"),
+        ({"environment": "e" * 101}, "body.environment"),
+        ({"services": ["s" * 201]}, "body.services.0"),
     ],
 )
 async def test_bad_input_is_422_and_nothing_is_stored(

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from flightdeck.events.types import NonEmptyStr, UtcDatetime
+from flightdeck.events.types import UtcDatetime
 from flightdeck.governance.domain.audit import ChainCheck
 from flightdeck.governance.domain.classification import ChangeTemplate
 from flightdeck.governance.domain.conflicts import Conflict
@@ -37,6 +37,8 @@ from flightdeck.governance.domain.policy import Policy
 from flightdeck.governance.domain.webhooks import EVENT_TYPES
 
 Name = Field(min_length=1, max_length=200)
+Environment = Field(min_length=1, max_length=100)
+ServiceName = Annotated[str, Field(min_length=1, max_length=200)]
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 MAX_PLANNED_LENGTH = timedelta(days=366)
@@ -91,8 +93,8 @@ class NewChange(Window):
 
     title: str = Field(min_length=1, max_length=300)
     release_id: str | None = Field(None, min_length=1, max_length=200)
-    services: list[NonEmptyStr] = Field(min_length=1, max_length=100)
-    environment: str = Name
+    services: list[ServiceName] = Field(min_length=1, max_length=100)
+    environment: str = Environment
     team: str | None = Field(None, min_length=1, max_length=200)
     urgency: Urgency
     impact: Impact
@@ -133,7 +135,7 @@ class NewTemplate(Body):
 
     name: str = Name
     description: str = Field("", max_length=4000)
-    services: list[NonEmptyStr] = Field(min_length=1, max_length=100)
+    services: list[ServiceName] = Field(min_length=1, max_length=100)
     environment: str | None = Field(None, min_length=1, max_length=100)
     max_impact: Impact = Impact.LOW
     max_complexity: Complexity = Complexity.LOW
