@@ -27,7 +27,7 @@ from tests.planning.integration.support import (
 
 async def scoped_release(api: Planning) -> str:
     """A release with two items, frozen."""
-    rid = (await api.plan())["id"]
+    rid = str((await api.plan())["id"])
     await api.item(rid, id=f"B-{rid[:8]}", title="Base", commits=[COMMIT])
     await api.item(
         rid,
