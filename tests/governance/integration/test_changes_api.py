@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from flightdeck.kit.pagination import encode_cursor
 from flightdeck.kit.testing import Tokens
 from tests.governance.integration.support import (
     MONDAY_10,
@@ -226,6 +227,13 @@ async def test_list_is_paginated(governance: Any, tokens: Tokens) -> None:
         assert [c["number"] for c in rest["items"]] == ["CHG0000003"]
         assert rest["next_cursor"] is None
         assert_problem(await client.get("/changes?cursor=garbage", headers=rita), 422)
+        huge = encode_cursor(3_000_000_000)  # beyond the change numbers' column
+        assert_problem(await client.get(f"/changes?cursor={huge}", headers=rita), 422)
+        assert_problem(await client.get(f"/reviews/overdue?cursor={huge}", headers=rita), 422)
+        window = "start=2026-03-01T00:00:00Z&end=2026-03-03T00:00:00Z"
+        huge = encode_cursor(MONDAY_10, 3_000_000_000)
+        conflicts = await client.get(f"/changes/conflicts?{window}&cursor={huge}", headers=rita)
+        assert_problem(conflicts, 422)
         assert_problem(await client.get("/changes?state=sleeping", headers=rita), 422)
         assert_problem(await client.get("/changes/nope", headers=rita), 404)
 

@@ -26,13 +26,23 @@ from flightdeck.governance.service import changes, queries
 from flightdeck.kit.auth import Role
 from flightdeck.kit.deps import Ctx, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
-from flightdeck.kit.problems import invalid
+from flightdeck.kit.problems import Problem, invalid
 from flightdeck.kit.versioning import etag
 
 router = APIRouter(tags=["changes"])
 MAX_CONFLICTS_PERIOD = timedelta(days=731)
+MAX_CHANGE_NUMBER = 2**31 - 1
 """The longest period one conflicts report covers."""
 Limit = Annotated[int, Query(description="Page size (1-500).")]
+
+
+def _after_number(cursor: str | None, *types: type) -> list[Any] | None:
+    """The sort key of a cursor ending in a change number; 422 when that number cannot be
+    one (a made-up cursor)."""
+    after = decode_cursor(cursor, *types, int)
+    if after is not None and not 0 <= after[-1] <= MAX_CHANGE_NUMBER:
+        raise Problem(422, "cursor is not valid", slug="invalid-cursor")
+    return after
 
 
 def _tagged(response: Response, view: ChangeView) -> ChangeView:
@@ -84,7 +94,7 @@ async def _page(
     context: Ctx, criteria: ChangeFilter, limit: int, cursor: str | None
 ) -> Page[ChangeView]:
     limit = check_limit(limit)
-    after = decode_cursor(cursor, int)
+    after = _after_number(cursor)
     async with context.reader.connect() as conn:
         found = await queries.change_list(conn, criteria, after[0] if after else None, limit)
     now = context.clock()
@@ -110,7 +120,7 @@ async def conflicts(
             message, [{"location": "query.end", "message": message, "type": "value_error"}]
         )
     limit = check_limit(limit)
-    after = decode_cursor(cursor, datetime, int)
+    after = _after_number(cursor, datetime)
     async with context.reader.connect() as conn:
         found, following = await queries.conflicts_report(
             conn,
