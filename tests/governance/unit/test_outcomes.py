@@ -61,6 +61,20 @@ def _finish(
     )
 
 
+def _check_failed(
+    change: ChangeRequest, detected_at: datetime, now: datetime = FINISHED
+) -> Outcome:
+    """A failed check of the deployment that finished at FINISHED."""
+    return outcomes.health_check_failed(
+        change,
+        check="error_rate",
+        detected_at=detected_at,
+        deployed_at=FINISHED,
+        policy=DEFAULT_POLICY,
+        now=now,
+    )
+
+
 def _closed_codes(outcome: Outcome) -> list[CloseCode]:
     return [e.close_code for e in outcome.events if isinstance(e, ChangeClosed)]
 
@@ -93,24 +107,10 @@ def test_failed_or_rolled_back_deployment_closes_unsuccessful() -> None:
 def test_health_failure_in_stabilization_makes_it_unsuccessful() -> None:
     change = _scheduled()
     _finish(change, DeploymentOutcome.SUCCEEDED)
-    late = outcomes.health_check_failed(
-        change,
-        check="error_rate",
-        detected_at=FINISHED + timedelta(hours=2),
-        deployed_at=FINISHED,
-        policy=DEFAULT_POLICY,
-        now=FINISHED,
-    )
+    late = _check_failed(change, FINISHED + timedelta(hours=2))
     assert not late.events
     assert change.state is ChangeState.REVIEW
-    early = outcomes.health_check_failed(
-        change,
-        check="error_rate",
-        detected_at=FINISHED + timedelta(minutes=10),
-        deployed_at=FINISHED,
-        policy=DEFAULT_POLICY,
-        now=FINISHED,
-    )
+    early = _check_failed(change, FINISHED + timedelta(minutes=10))
     assert _closed_codes(early) == [CloseCode.UNSUCCESSFUL]
 
 
@@ -198,12 +198,5 @@ def test_a_failed_check_of_an_earlier_deployment_of_the_change_counts() -> None:
     _finish(change, DeploymentOutcome.SUCCEEDED)
     later = FINISHED + timedelta(minutes=30)
     _finish(change, DeploymentOutcome.SUCCEEDED, deployment_id="dep-2", finished_at=later)
-    outcome = outcomes.health_check_failed(
-        change,
-        check="latency",
-        detected_at=FINISHED + timedelta(minutes=20),
-        deployed_at=FINISHED,
-        policy=DEFAULT_POLICY,
-        now=later,
-    )
+    outcome = _check_failed(change, FINISHED + timedelta(minutes=20), now=later)
     assert _closed_codes(outcome) == [CloseCode.UNSUCCESSFUL]
