@@ -106,11 +106,11 @@ def history(
                 )
 
 
-def _commit(service: int, n: int, before: datetime, rng: random.Random) -> dict[str, Any]:
+def _commit(service: int, sha: str, before: datetime, rng: random.Random) -> dict[str, Any]:
     authored = before - timedelta(seconds=rng.uniform(1800, 96 * 3600))
     return {
         "repo": f"repo-{service}",
-        "sha": f"{n:09x}",
+        "sha": sha,
         "authored_at": format_time(authored),
         "merged_at": None,
     }

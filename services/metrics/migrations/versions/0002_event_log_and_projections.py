@@ -126,12 +126,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("deployment_id"),
     )
     with op.batch_alter_table("deployments", schema=None) as batch_op:
+        batch_op.create_index("ix_deployments_day", ["service", "finished_day"], unique=False)
         batch_op.create_index(
             "ix_deployments_release",
             ["release_id"],
             unique=False,
             postgresql_where=sa.text("release_id IS NOT NULL"),
             sqlite_where=sa.text("release_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_deployments_rollbacks",
+            ["service", "environment", "finished_us"],
+            unique=False,
+            postgresql_where=sa.text("is_rollback IS true AND succeeded IS true"),
+            sqlite_where=sa.text("is_rollback IS 1 AND succeeded IS 1"),
         )
         batch_op.create_index("ix_deployments_service", ["service", "finished_us"], unique=False)
         batch_op.create_index(
@@ -309,10 +317,16 @@ def downgrade() -> None:
         batch_op.drop_index("ix_deployments_team")
         batch_op.drop_index("ix_deployments_service")
         batch_op.drop_index(
+            "ix_deployments_rollbacks",
+            postgresql_where=sa.text("is_rollback IS true AND succeeded IS true"),
+            sqlite_where=sa.text("is_rollback IS 1 AND succeeded IS 1"),
+        )
+        batch_op.drop_index(
             "ix_deployments_release",
             postgresql_where=sa.text("release_id IS NOT NULL"),
             sqlite_where=sa.text("release_id IS NOT NULL"),
         )
+        batch_op.drop_index("ix_deployments_day")
 
     op.drop_table("deployments")
     with op.batch_alter_table("deployment_starts", schema=None) as batch_op:

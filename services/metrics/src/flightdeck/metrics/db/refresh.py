@@ -25,7 +25,6 @@ from sqlalchemy import (
     Text,
     case,
     delete,
-    exists,
     func,
     insert,
     literal,
@@ -463,16 +462,8 @@ class Refresh:
             chosen: Any = true()
             await self.conn.execute(delete(r))
         else:
-            t = touched_days
-            day_us = literal(DAY_US, BigInteger)
-            chosen = exists(
-                select(1).where(
-                    t.c.service == self.d.c.service,
-                    self.d.c.finished_us >= t.c.day * day_us,
-                    self.d.c.finished_us < (t.c.day + 1) * day_us,
-                )
-            )
-            keys = select(t.c.service, t.c.day)
+            keys = select(touched_days.c.service, touched_days.c.day)
+            chosen = tuple_(self.d.c.service, self.d.c.finished_day).in_(keys)
             await self.conn.execute(delete(r).where(tuple_(r.c.service, r.c.day).in_(keys)))
         rework = or_(self.d.c.is_rollback.is_(True), self.d.c.is_unplanned.is_(True))
         counts = (

@@ -73,6 +73,15 @@ deployments = Table(
     Column("event_id", Text, nullable=False),
     Column("event_us", Micros, nullable=False),
     Index("ix_deployments_service", "service", "finished_us"),
+    Index("ix_deployments_day", "service", "finished_day"),
+    Index(
+        "ix_deployments_rollbacks",
+        "service",
+        "environment",
+        "finished_us",
+        postgresql_where=text("is_rollback IS true AND succeeded IS true"),
+        sqlite_where=text("is_rollback IS 1 AND succeeded IS 1"),
+    ),
     Index("ix_deployments_team", "environment_tier", "team", "finished_us"),
     Index("ix_deployments_tier", "environment_tier", "finished_us"),
     Index(
