@@ -64,16 +64,21 @@ FINISHED, FAILED, RESTORED = (
 
 
 def history(
-    deployments: int, seed: int = 8106, prefix: str = "d"
+    deployments: int,
+    seed: int = 8106,
+    prefix: str = "d",
+    start: datetime = START,
+    days: int = DAYS,
 ) -> Iterator[tuple[str, str, datetime, dict[str, Any]]]:
-    """(ce_id, type, time, data) of `deployments` production-heavy deployments over two years,
-    with rollbacks, hotfixes, repeated commits, health-check failures and restorations."""
+    """(ce_id, type, time, data) of `deployments` production-heavy deployments over `days`
+    from `start`, with rollbacks, hotfixes, repeated commits, health-check failures and
+    restorations."""
     rng = random.Random(seed)
     services: list[int] = []
     for n in range(deployments):
         service = rng.randrange(SERVICES)
         services.append(service)
-        finished = START + timedelta(seconds=rng.uniform(0, DAYS * 86400 - 7200))
+        finished = start + timedelta(seconds=rng.uniform(0, days * 86400 - 7200))
         production = rng.random() < 0.95
         succeeded = rng.random() < 0.97
         commits = [_commit(service, f"{prefix}{n:09x}", finished, rng)]
