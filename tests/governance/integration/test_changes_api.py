@@ -328,3 +328,20 @@ async def test_concurrent_templates_of_one_name_make_one(governance: Any, tokens
         assert sorted(r.status_code for r in answers) == [201] + [409] * 5
         assert await count_rows(client, "templates") == 1
         assert await count_rows(client, "audit_records") == 1
+
+
+async def test_nul_characters_are_422_wherever_they_come(governance: Any, tokens: Tokens) -> None:
+    rita, root = tokens.headers("rita", "releaser"), tokens.headers("root", "admin")
+    async with governance() as client:
+        body = assert_problem(
+            await client.post("/changes", json=change_body(services=["a\x00b"]), headers=rita),
+            422,
+        )
+        assert [e["location"] for e in body["errors"]] == ["body.services"]
+        policy = await client.put("/policies", json={"note": "a\x00b"}, headers=root)
+        assert assert_problem(policy, 422)["errors"][0]["location"] == "body.note"
+        for url in ("/changes?service=a%00b", "/audit?subject=a%00b", "/changes/a%00b/risk"):
+            found = assert_problem(await client.get(url, headers=rita), 422)
+            assert found["errors"][0]["location"].startswith(("query.", "path."))
+        assert await count_rows(client, "changes") == 0
+        assert await count_rows(client, "policies") == 1

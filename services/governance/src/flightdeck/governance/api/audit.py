@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from flightdeck.governance.api.deps import PlainParameters
 from flightdeck.governance.api.schemas import (
     AuditRecordView,
     FailureRateGroup,
@@ -19,7 +20,7 @@ from flightdeck.kit.deps import Ctx, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from flightdeck.kit.problems import invalid
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], dependencies=[PlainParameters])
 DEFAULT_PERIOD = timedelta(days=30)
 
 

@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from flightdeck.governance.api.deps import Decider, IfMatch, Requester, Reviewer, Uow
+from flightdeck.governance.api.deps import (
+    Decider,
+    IfMatch,
+    PlainParameters,
+    Requester,
+    Reviewer,
+    Uow,
+)
 from flightdeck.governance.api.schemas import (
     Cancellation,
     ChangeView,
@@ -29,7 +36,7 @@ from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_c
 from flightdeck.kit.problems import Problem, invalid
 from flightdeck.kit.versioning import etag
 
-router = APIRouter(tags=["changes"])
+router = APIRouter(tags=["changes"], dependencies=[PlainParameters])
 MAX_CONFLICTS_PERIOD = timedelta(days=731)
 MAX_CHANGE_NUMBER = 2**31 - 1
 """The longest period one conflicts report covers."""
