@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
@@ -71,7 +72,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 await hook(context)
             tasks = _start_tasks(spec, context)
             log.info("%s started on port %d", spec.name, settings.port)
-            yield
+            with _startup_heap_frozen():
+                yield
         finally:
             await _stop(context, tasks)
 
@@ -231,6 +233,19 @@ async def _housekeeping(context: ServiceContext) -> None:
         except Exception:
             log.exception("housekeeping failed")
         await asyncio.sleep(3600)
+
+
+@contextlib.contextmanager
+def _startup_heap_frozen() -> Iterator[None]:
+    """Keep what startup built (modules, schemas, the app) out of the cyclic collector's sight
+    while the service runs: a full collection then scans only what requests allocate, and its
+    pauses drop from tens of milliseconds to a few (measured in the planning benchmark)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 async def _stop(context: ServiceContext, tasks: list[asyncio.Task[None]]) -> None:

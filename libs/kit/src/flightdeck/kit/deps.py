@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -18,7 +18,11 @@ _bearer = HTTPBearer(
 )
 
 
-def get_context(request: Request) -> ServiceContext:
+# The dependencies are coroutines although they never wait: FastAPI runs plain functions in
+# its thread pool, a hop per dependency per request.
+
+
+async def get_context(request: Request) -> ServiceContext:
     """The running service's context."""
     context: ServiceContext = request.app.state.context
     return context
@@ -27,7 +31,7 @@ def get_context(request: Request) -> ServiceContext:
 Ctx = Annotated[ServiceContext, Depends(get_context)]
 
 
-def authenticated(
+async def authenticated(
     context: Ctx,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -44,11 +48,11 @@ def authenticated(
     return principal
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting callers holding at least one of `roles` (admin always)."""
     names = " or ".join(role.value for role in roles)
 
-    def check(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
         if not principal.has_any(roles):
             held = ", ".join(sorted(r.value for r in principal.roles)) or "none"
             raise Problem(
