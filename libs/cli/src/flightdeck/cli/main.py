@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -158,6 +160,43 @@ def dlq_replay(
     ids = set(event_id) if event_id else None
     replayed = asyncio.run(replay_dead_letters(kafka, consumer, event_ids=ids))
     typer.echo(f"replayed {len(replayed)} record(s)")
+
+
+@app.command()
+def publish(
+    event_type: Annotated[
+        str, typer.Argument(help="Class name (DeploymentFinished) or type (flightdeck.….v1).")
+    ],
+    data: Annotated[str, typer.Argument(help="JSON file with the event data; - for stdin.")] = "-",
+    event_id: Annotated[str | None, typer.Option(help="ce_id (default a new UUID).")] = None,
+    correlation_id: Annotated[str | None, typer.Option(help="ce_correlationid.")] = None,
+) -> None:
+    """Publish one event on its producer's topic, as that producer would (validated first).
+
+    For standing in for a producer that is not running, e.g. a CI tool's DeploymentFinished.
+    """
+    from pydantic import ValidationError
+
+    from flightdeck.events.catalogue import ALL_EVENTS, event_class
+    from flightdeck.events.direct import publish_direct
+    from flightdeck.events.envelope import Envelope
+
+    by_name = {cls.__name__: cls for cls in ALL_EVENTS}
+    cls = by_name.get(event_type) or event_class(event_type)
+    if cls is None:
+        typer.echo(f"unknown event type {event_type!r}; known: {', '.join(by_name)}", err=True)
+        raise typer.Exit(2)
+    try:
+        event = cls.model_validate_json(sys.stdin.read() if data == "-" else Path(data).read_text())
+    except (ValidationError, OSError) as exc:
+        typer.echo(f"no valid {cls.__name__} in {data}:\n{exc}", err=True)
+        raise typer.Exit(2) from exc
+    envelope = Envelope(data=event, correlation_id=correlation_id)
+    if event_id:
+        envelope = dataclasses.replace(envelope, id=event_id)
+    kafka = all_services()[0].settings().kafka()
+    asyncio.run(publish_direct(kafka, envelope))
+    typer.echo(f"published {cls.ce_type} {envelope.id} (subject {envelope.subject})")
 
 
 @app.command()

@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
-from flightdeck.events.codec import DecodeError, decode, encode
+from flightdeck.events.codec import DecodeError, decode
+from flightdeck.events.direct import publish_direct
 from flightdeck.events.envelope import Envelope, Event
 from flightdeck.events.kafka import (
     KafkaSettings,
@@ -24,7 +25,6 @@ from flightdeck.events.kafka import (
     new_producer,
     partitions_of,
 )
-from flightdeck.events.topics import events_topic
 
 E = TypeVar("E", bound=Event)
 
@@ -74,21 +74,7 @@ def _scalar(kind: type, name: str) -> Any:
 
 async def publish(settings: KafkaSettings, *envelopes: Envelope[Any]) -> None:
     """Publish envelopes straight to their topics, as the producing service's relay would."""
-    producer = new_producer(settings)
-    topics = {settings.topics.physical(events_topic(e.data.producer)) for e in envelopes}
-    await ensure_topics(settings, topics)
-    await producer.start()
-    try:
-        for envelope in envelopes:
-            message = encode(envelope)
-            await producer.send_and_wait(
-                settings.topics.physical(events_topic(envelope.data.producer)),
-                value=message.value,
-                key=message.key,
-                headers=message.headers,
-            )
-    finally:
-        await producer.stop()
+    await publish_direct(settings, *envelopes)
 
 
 async def publish_raw(
