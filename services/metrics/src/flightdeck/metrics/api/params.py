@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Query
 
 from flightdeck.events.catalogue.common import EnvironmentTier
 from flightdeck.events.types import UtcDatetime
 from flightdeck.kit.deps import Ctx
-from flightdeck.kit.pagination import check_limit, decode_cursor
+from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from flightdeck.kit.problems import invalid
 from flightdeck.metrics.domain.dora import Bucket, Filters, Window
 from flightdeck.metrics.domain.instants import to_us
@@ -19,6 +20,9 @@ from flightdeck.metrics.domain.instants import to_us
 DEFAULT_SPAN = timedelta(days=90)
 MAX_DAY_BUCKETS_SPAN = timedelta(days=5 * 366)
 """Day buckets over more than five years would be too many rows for anyone to read."""
+
+R = TypeVar("R")
+V = TypeVar("V")
 
 BenchmarkYear = Literal["2021", "2023"]
 LeadTimeStart = Literal["authored", "merged"]
@@ -80,6 +84,17 @@ class PageRequest:
     def key(self, *types: type) -> list[Any] | None:
         """The sort key held by the cursor (422 when it is not one of ours)."""
         return decode_cursor(self.cursor, *types)
+
+    def page(
+        self, rows: Sequence[R], view: Callable[[R], V], key: Callable[[R], tuple[Any, ...]]
+    ) -> Page[V]:
+        """The page of `rows` (fetched with one row more than the limit, to know whether a
+        next page exists), each shown by `view`, with the cursor after the last one."""
+        items = [view(row) for row in rows[: self.limit]]
+        more = len(rows) > self.limit
+        return Page(
+            items=items, next_cursor=encode_cursor(*key(rows[self.limit - 1])) if more else None
+        )
 
 
 def page(

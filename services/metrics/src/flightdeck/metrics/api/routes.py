@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from flightdeck.events.types import UtcDatetime
 from flightdeck.kit.deps import Admin, Ctx, Viewer
-from flightdeck.kit.pagination import Page, encode_cursor
+from flightdeck.kit.pagination import Page
 from flightdeck.kit.problems import not_found
 from flightdeck.metrics.api import export
 from flightdeck.metrics.api.params import (
@@ -62,10 +62,11 @@ async def counted_deployments(
     rows = await reports.deployments(
         context.reader, chosen.window, filters, _key(after), paging.limit + 1
     )
-    items = [DeploymentView.of(row) for row in rows[: paging.limit]]
-    last = rows[paging.limit - 1].deployment if len(rows) > paging.limit else None
-    cursor = encode_cursor(last["finished_us"], last["deployment_id"]) if last else None
-    return Page(items=items, next_cursor=cursor)
+    return paging.page(
+        rows,
+        DeploymentView.of,
+        lambda row: (row.deployment["finished_us"], row.deployment["deployment_id"]),
+    )
 
 
 @router.get("/dora/failures")
@@ -77,10 +78,7 @@ async def attributed_failures(
     rows = await reports.failures(
         context.reader, chosen.window, filters, _key(after), paging.limit + 1
     )
-    items = [FailureView.of(row) for row in rows[: paging.limit]]
-    last = rows[paging.limit - 1] if len(rows) > paging.limit else None
-    cursor = encode_cursor(last["occurred_us"], last["failure_id"]) if last else None
-    return Page(items=items, next_cursor=cursor)
+    return paging.page(rows, FailureView.of, lambda row: (row["occurred_us"], row["failure_id"]))
 
 
 def _key(parts: list[Any] | None) -> tuple[int, str] | None:
@@ -151,9 +149,7 @@ async def logged_events(
     query = EventQuery(tuple(types or ()), subject, correlation_id, start, end)
     async with context.reader.connect() as conn:
         rows = await queries.event_page(conn, query, _seq(after), paging.limit + 1)
-    items = [EventView.of(row) for row in rows[: paging.limit]]
-    cursor = encode_cursor(rows[paging.limit - 1]["seq"]) if len(rows) > paging.limit else None
-    return Page(items=items, next_cursor=cursor)
+    return paging.page(rows, EventView.of, lambda row: (row["seq"],))
 
 
 @router.get("/projections/status")

@@ -61,38 +61,24 @@ async def timelines(conn: AsyncConnection, release_ids: Sequence[str]) -> list[T
     for release_id, milestone, at_us, team, target in await conn.execute(milestones):
         reached[release_id][milestone] = at_us
         teams[release_id], targets[release_id] = team, target
-    await _collect(
-        conn,
-        reached,
-        "change_approved",
-        select(change_approvals.c.release_id, func.min(change_approvals.c.approved_us))
-        .where(change_approvals.c.release_id.in_(ids))
-        .group_by(change_approvals.c.release_id),
-    )
-    await _collect(
-        conn,
-        reached,
-        "deployment_started",
-        select(deployment_starts.c.release_id, func.min(deployment_starts.c.started_us))
-        .where(deployment_starts.c.release_id.in_(ids))
-        .group_by(deployment_starts.c.release_id),
-    )
-    await _collect(
-        conn,
-        reached,
-        "started_by_finish",
-        select(deployments.c.release_id, func.min(deployments.c.started_us))
-        .where(deployments.c.release_id.in_(ids))
-        .group_by(deployments.c.release_id),
-    )
-    await _collect(
-        conn,
-        reached,
-        "deployment_finished",
-        select(deployments.c.release_id, func.max(deployments.c.finished_us))
-        .where(deployments.c.release_id.in_(ids), deployments.c.succeeded.is_(True))
-        .group_by(deployments.c.release_id),
-    )
+    a, s, d = change_approvals, deployment_starts, deployments
+    firsts = {
+        "change_approved": select(a.c.release_id, func.min(a.c.approved_us)).where(
+            a.c.release_id.in_(ids)
+        ),
+        "deployment_started": select(s.c.release_id, func.min(s.c.started_us)).where(
+            s.c.release_id.in_(ids)
+        ),
+        "started_by_finish": select(d.c.release_id, func.min(d.c.started_us)).where(
+            d.c.release_id.in_(ids)
+        ),
+        "deployment_finished": select(d.c.release_id, func.max(d.c.finished_us)).where(
+            d.c.release_id.in_(ids), d.c.succeeded.is_(True)
+        ),
+    }
+    for milestone, query in firsts.items():
+        release_id_column = query.selected_columns[0]
+        await _collect(conn, reached, milestone, query.group_by(release_id_column))
     of_release = select(deployments.c.deployment_id).where(deployments.c.release_id.in_(ids))
     verified = (
         select(
