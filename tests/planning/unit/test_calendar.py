@@ -123,3 +123,20 @@ def test_scoping_by_service_or_team() -> None:
     assert scoped.applies_to(["web"], "risk")
     assert not scoped.applies_to(["web"], "growth")
     assert blackout(utc(2026, 5, 1), utc(2026, 5, 2)).applies_to(["anything"], None)
+
+
+def test_rules_starting_more_than_once_an_hour_are_refused() -> None:
+    # FREQ alone does not bound the density: BYMINUTE or BYSECOND lists do too.
+    start, end = utc(2026, 3, 1, 9), utc(2026, 3, 1, 10)
+    dense = (
+        "FREQ=DAILY;BYHOUR=9,10;BYMINUTE=0,5",
+        "FREQ=HOURLY;BYMINUTE=0,30",
+        "FREQ=HOURLY;BYSECOND=1,2",
+        "FREQ=WEEKLY;COUNT=3;UNTIL=20270101T000000Z",  # RFC 5545: one or the other
+    )
+    for rule in dense:
+        errors = blackout_errors(start, end, "Europe/Berlin", rule)
+        assert [e.location for e in errors] == ["body.rrule"], rule
+    for rule in ("FREQ=DAILY;BYHOUR=0,6,12,18;BYMINUTE=30", "FREQ=HOURLY;INTERVAL=2"):
+        assert blackout_errors(start, end, "Europe/Berlin", rule) == [], rule
+

@@ -108,6 +108,9 @@ def _parse(rule: str, local_start: datetime) -> rrule:
         text = text[len("RRULE:") :]
     if not text or "\n" in text or ":" in text:
         raise ValueError("expected a single RRULE such as FREQ=WEEKLY;BYDAY=SA")
+    parts = {part.split("=", 1)[0].strip().upper() for part in text.split(";")}
+    if {"COUNT", "UNTIL"} <= parts:
+        raise ValueError("COUNT and UNTIL may not both be given (RFC 5545)")
     anchor = local_start if _UTC_UNTIL.search(text) else local_start.replace(tzinfo=None)
     try:
         parsed = rrulestr(text, dtstart=anchor)
@@ -119,6 +122,11 @@ def _parse(rule: str, local_start: datetime) -> rrule:
         raise ValueError("INTERVAL must be at least 1")
     if parsed._freq > HOURLY:  # type: ignore[attr-defined]
         raise ValueError("blackouts recur at most hourly")
+    # BYMINUTE or BYSECOND lists start several occurrences within one hour whatever FREQ
+    # says (FREQ=DAILY;BYHOUR=...;BYMINUTE=0,5,...): the same limit, or a single rule
+    # costs hundreds of thousands of occurrences per two-year search.
+    if len(parsed._byminute or ()) > 1 or len(parsed._bysecond or ()) > 1:  # type: ignore[attr-defined]
+        raise ValueError("blackouts recur at most hourly: one BYMINUTE and one BYSECOND at most")
     return parsed
 
 
