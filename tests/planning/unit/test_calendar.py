@@ -140,3 +140,23 @@ def test_rules_starting_more_than_once_an_hour_are_refused() -> None:
     for rule in ("FREQ=DAILY;BYHOUR=0,6,12,18;BYMINUTE=30", "FREQ=HOURLY;INTERVAL=2"):
         assert blackout_errors(start, end, "Europe/Berlin", rule) == [], rule
 
+
+def test_the_declared_period_is_the_first_occurrence_exactly() -> None:
+    # 01:30-02:30 UTC on 25 October 2026 is 02:30-03:30 CET, after the fold: the declared
+    # instants stand, not the earlier (CEST) instance of the same wall-clock time.
+    once = blackout(utc(2026, 10, 25, 1, 30), utc(2026, 10, 25, 2, 30))
+    assert [
+        (o.starts_at, o.ends_at) for o in occurrences(once, utc(2026, 10, 24), utc(2026, 10, 26))
+    ] == [(utc(2026, 10, 25, 1, 30), utc(2026, 10, 25, 2, 30))]
+    # Declared on a Friday with a Saturday rule: the Friday is blacked out too.
+    friday = blackout(
+        datetime(2026, 3, 20, 10, tzinfo=BERLIN),
+        datetime(2026, 3, 20, 14, tzinfo=BERLIN),
+        "FREQ=WEEKLY;BYDAY=SA",
+    )
+    found = occurrences(friday, utc(2026, 3, 19), utc(2026, 3, 29))
+    assert [o.starts_at for o in found] == [
+        utc(2026, 3, 20, 9),
+        utc(2026, 3, 21, 9),
+        utc(2026, 3, 28, 9),
+    ]

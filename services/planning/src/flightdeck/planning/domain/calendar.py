@@ -131,20 +131,28 @@ def _parse(rule: str, local_start: datetime) -> rrule:
 
 
 def occurrences(blackout: Blackout, start: datetime, end: datetime) -> list[Occurrence]:
-    """The occurrences of `blackout` overlapping [start, end), in time order."""
+    """The occurrences of `blackout` overlapping [start, end), in time order.
+
+    The declared period is always the first one, at exactly its declared instants (even at
+    an ambiguous local time, or when the rule's pattern does not include it); the rule's
+    later occurrences follow on local wall-clock time."""
+    declared = Occurrence(
+        blackout.id, blackout.name, blackout.reason, blackout.starts_at, blackout.ends_at
+    )
+    found = [declared] if declared.overlaps(start, end) else []
+    if blackout.rrule is None:
+        return found
     zone = ZoneInfo(blackout.timezone)
     local_start = _local(blackout.starts_at, zone)
     duration = _local(blackout.ends_at, zone) - local_start
-    if blackout.rrule is None:
-        starts: Sequence[datetime] = [local_start]
-    else:
-        recurrence = _parse(blackout.rrule, blackout.starts_at.astimezone(zone))
-        low, high = _local(start, zone) - duration - _MARGIN, _local(end, zone) + _MARGIN
-        aware = recurrence._dtstart.tzinfo is not None  # type: ignore[attr-defined]
-        bounds = (low.replace(tzinfo=zone), high.replace(tzinfo=zone)) if aware else (low, high)
-        starts = [moment.replace(tzinfo=None) for moment in recurrence.between(*bounds, inc=True)]
-    found = []
-    for local in starts:
+    recurrence = _parse(blackout.rrule, blackout.starts_at.astimezone(zone))
+    low, high = _local(start, zone) - duration - _MARGIN, _local(end, zone) + _MARGIN
+    aware = recurrence._dtstart.tzinfo is not None  # type: ignore[attr-defined]
+    bounds = (low.replace(tzinfo=zone), high.replace(tzinfo=zone)) if aware else (low, high)
+    for moment in recurrence.between(*bounds, inc=True):
+        local = moment.replace(tzinfo=None)
+        if local == local_start.replace(microsecond=0):  # dateutil drops microseconds
+            continue  # the declared period, already counted
         occurrence = Occurrence(
             blackout.id,
             blackout.name,
