@@ -62,6 +62,21 @@ async def test_bad_blackouts_are_422_listing_each_error(api: Planning) -> None:
         await client.post("/calendar/blackouts", json=naive, headers=api.releaser), 422
     )
     assert {e["location"] for e in body["errors"]} == {"body.starts_at", "body.reason"}
+    edges = {**SATURDAYS, "starts_at": "0001-01-01T00:00:00Z", "ends_at": "9999-12-31T23:00:00Z"}
+    body = assert_problem(
+        await client.post("/calendar/blackouts", json=edges, headers=api.releaser), 422
+    )
+    assert [e["location"] for e in body["errors"]] == ["body.starts_at", "body.ends_at"]
+    endless = {**SATURDAYS, "ends_at": "2027-03-23T10:00:00+01:00"}
+    body = assert_problem(
+        await client.post("/calendar/blackouts", json=endless, headers=api.releaser), 422
+    )
+    assert [e["location"] for e in body["errors"]] == ["body.ends_at"]
+    late = {"start": "9999-12-30T00:00:00Z", "end": "9999-12-31T00:00:00Z"}
+    body = assert_problem(
+        await client.get("/calendar/conflicts", params=late, headers=api.viewer), 422
+    )
+    assert [e["location"] for e in body["errors"]] == ["query.start", "query.end"]
     assert await count(client, tables.blackouts) == 0
 
 

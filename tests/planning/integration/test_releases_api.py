@@ -40,6 +40,14 @@ async def test_bad_release_input_lists_every_error_and_stores_nothing(api: Plann
     backwards = {**RELEASE, "planned_end": "2026-04-14T07:00:00+02:00"}
     body = assert_problem(await client.post("/releases", json=backwards, headers=api.releaser), 422)
     assert [e["location"] for e in body["errors"]] == ["body.planned_end"]
+    # Times at the calendar's edges are refused, not a 500 when converted or searched from.
+    edges = {**RELEASE, "planned_start": "0001-01-01T00:00:00+05:00"}
+    edges["planned_end"] = "9999-12-31T23:00:00Z"
+    body = assert_problem(await client.post("/releases", json=edges, headers=api.releaser), 422)
+    assert [e["location"] for e in body["errors"]] == ["body.planned_start", "body.planned_end"]
+    yearlong = {**RELEASE, "planned_end": "2027-04-16T00:00:00Z"}
+    body = assert_problem(await client.post("/releases", json=yearlong, headers=api.releaser), 422)
+    assert [e["location"] for e in body["errors"]] == ["body.planned_end"]
     assert await count(client, tables.releases) == 0
     assert await staged_types(client) == []
 

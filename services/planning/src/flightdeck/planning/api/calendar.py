@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from flightdeck.events.types import UtcDatetime
 from flightdeck.kit.deps import Ctx, Releaser, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from flightdeck.planning.api.errors import PlanningRoute
-from flightdeck.planning.api.requests import DeclareBlackout
+from flightdeck.planning.api.requests import DeclareBlackout, Moment
 from flightdeck.planning.api.views import (
     BlackoutView,
     ConflictsView,
@@ -69,8 +68,8 @@ async def withdraw_blackout(blackout_id: str, context: Ctx, caller: Releaser) ->
 async def calendar_conflicts(
     context: Ctx,
     _caller: Viewer,
-    start: UtcDatetime,
-    end: UtcDatetime,
+    start: Moment,
+    end: Moment,
     service: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies defaults)
     team: str | None = None,
 ) -> ConflictsView:

@@ -8,12 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from flightdeck.events.types import UtcDatetime
 from flightdeck.kit.deps import Ctx, Releaser, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from flightdeck.planning.api.deps import IfMatch
 from flightdeck.planning.api.errors import PlanningRoute
-from flightdeck.planning.api.requests import CancelBody, KnownIssueBody, PlanRelease
+from flightdeck.planning.api.requests import CancelBody, KnownIssueBody, Moment, PlanRelease
 from flightdeck.planning.api.views import (
     ReleaseSummary,
     ReleaseView,
@@ -43,8 +42,8 @@ async def list_releases(
     state: ReleaseState | None = None,
     team: str | None = None,
     service: str | None = None,
-    starts_from: Annotated[UtcDatetime | None, Query(alias="from")] = None,
-    starts_before: Annotated[UtcDatetime | None, Query(alias="to")] = None,
+    starts_from: Annotated[Moment | None, Query(alias="from")] = None,
+    starts_before: Annotated[Moment | None, Query(alias="to")] = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Response:

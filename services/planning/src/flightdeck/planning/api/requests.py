@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 from flightdeck.events.catalogue.planning import BlackoutReason
 from flightdeck.events.types import UtcDatetime
+from flightdeck.planning.domain.calendar import EARLIEST, LATEST
 from flightdeck.planning.domain.model import (
     Commit,
     Comparator,
@@ -21,6 +29,22 @@ from flightdeck.planning.domain.model import (
     Toggle,
 )
 from flightdeck.planning.domain.scope import ItemDraft
+
+
+def _computable(value: object, handler: ValidatorFunctionWrapHandler) -> datetime:
+    """An aware time in UTC within the calendar's range (the edges of Python's calendar
+    overflow when converted or searched from)."""
+    try:
+        moment: datetime = handler(value)
+    except OverflowError as exc:  # an offset that moves the time past year 1 or 9999
+        raise ValueError("the time is out of range") from exc
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError("times lie between 1970 and the year 3000")
+    return moment
+
+
+Moment = Annotated[UtcDatetime, WrapValidator(_computable)]
+"""An RFC 3339 time with an offset (naive ones are refused), held in UTC, 1970 to 3000."""
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(max_length=10_000)]
@@ -41,8 +65,8 @@ class PlanRelease(Body):
     services: list[Text] = Field(min_length=1, max_length=100)
     team: Text
     target_environment: Text
-    planned_start: UtcDatetime
-    planned_end: UtcDatetime
+    planned_start: Moment
+    planned_end: Moment
     owner: Text
 
     def draft(self) -> ReleasePlan:
@@ -63,8 +87,8 @@ class CommitBody(Body):
 
     repo: Text
     sha: Annotated[str, Field(min_length=4, max_length=64)]
-    authored_at: UtcDatetime
-    merged_at: UtcDatetime | None = None
+    authored_at: Moment
+    merged_at: Moment | None = None
 
 
 class AddItem(Body):
@@ -162,8 +186,8 @@ class DeclareBlackout(Body):
 
     name: Text
     reason: BlackoutReason
-    starts_at: UtcDatetime
-    ends_at: UtcDatetime
+    starts_at: Moment
+    ends_at: Moment
     timezone: Text = Field(description="IANA time zone, e.g. Europe/Berlin.")
     rrule: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     services: list[Text] = Field(default=[], max_length=100)

@@ -25,6 +25,15 @@ from flightdeck.planning.domain.errors import InputError
 SEARCH_HORIZON = timedelta(days=730)
 """How far `next_free_start` looks ahead before giving up."""
 
+LONGEST_PERIOD = timedelta(days=366)
+"""The longest blackout period (and release window): with a recurring rule, the occurrences
+a check enumerates grow with it."""
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+"""The times the calendar computes with (local times and a two-year search stay far from
+the ends of Python's calendar)."""
+
 _UTC_UNTIL = re.compile(r"UNTIL=\d{8}(T\d{6})?Z", re.IGNORECASE)
 
 _MARGIN = timedelta(days=2)
@@ -86,6 +95,8 @@ def blackout_errors(
     errors = []
     if ends_at <= starts_at:
         errors.append(InputError("body.ends_at", "ends_at must be after starts_at"))
+    elif ends_at - starts_at > LONGEST_PERIOD:
+        errors.append(InputError("body.ends_at", "a blackout period lasts 366 days at most"))
     errors += zone_errors(timezone)
     if rule is not None and not errors:
         try:

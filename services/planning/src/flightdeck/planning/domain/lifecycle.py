@@ -9,6 +9,7 @@ from datetime import datetime
 
 from flightdeck.events.catalogue.common import EnvironmentTier
 from flightdeck.events.catalogue.executor import DeploymentFinished, DeploymentOutcome
+from flightdeck.planning.domain.calendar import LONGEST_PERIOD
 from flightdeck.planning.domain.errors import InputError, InvalidInput, StateConflict
 from flightdeck.planning.domain.model import (
     Deployment,
@@ -24,11 +25,13 @@ from flightdeck.planning.domain.scope import ensure_draft
 
 
 def plan_release(draft: ReleasePlan, ident: str, by: str, now: datetime) -> Release:
-    """A new draft release; InvalidInput for a window that ends before it starts or a
-    repeated service."""
+    """A new draft release; InvalidInput for a window that ends before it starts or spans
+    more than `LONGEST_PERIOD`, or a repeated service."""
     errors = []
     if draft.planned_end <= draft.planned_start:
         errors.append(InputError("body.planned_end", "planned_end must be after planned_start"))
+    elif draft.planned_end - draft.planned_start > LONGEST_PERIOD:
+        errors.append(InputError("body.planned_end", "the planned window spans 366 days at most"))
     repeated = sorted({s for s in draft.services if draft.services.count(s) > 1})
     if repeated:
         errors.append(InputError("body.services", f"services repeated: {', '.join(repeated)}"))
