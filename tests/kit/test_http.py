@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flightdeck.kit.testing import Tokens, context_of
@@ -215,3 +216,24 @@ async def test_each_request_leaves_an_access_line_naming_the_caller(
     assert (created.route, created.status, created.subject) == ("/ledger", 201, "rita")
     assert (refused.status, refused.subject) == (401, None)
     assert created.duration_ms >= 0
+
+
+async def test_nul_characters_are_422_wherever_they_come(start_sample: Any, tokens: Tokens) -> None:
+    writer = tokens.headers("rita", "releaser")
+    async with start_sample(relay_enabled=False, consumer_enabled=False) as client:
+        escaped = json.dumps({**ENTRY, "name": "spr\x00ing"}).encode()
+        assert b"\\u0000" in escaped
+        response = await client.post(
+            "/ledger", content=escaped, headers={**writer, "Content-Type": "application/json"}
+        )
+        body = assert_problem(response, 422)
+        assert [error["location"] for error in body["errors"]] == ["body.name"]
+        listed = await client.get("/ledger", params={"name": "a\x00b"}, headers=writer)
+        assert assert_problem(listed, 422)["errors"][0]["location"] == "query"
+        assert assert_problem(await client.get("/ledger%00", headers=writer), 422)
+        assert await ledger_size(client) == 0
+        # An escaped backslash followed by "u0000" is text, not a NUL: accepted and kept as is.
+        literal = {**ENTRY, "name": "C:\\u0000"}
+        response = await client.post("/ledger", json=literal, headers=writer)
+        assert response.status_code == 201, response.text
+        assert response.json()["name"] == "C:\\u0000"

@@ -337,7 +337,7 @@ async def test_nul_characters_are_422_wherever_they_come(governance: Any, tokens
             await client.post("/changes", json=change_body(services=["a\x00b"]), headers=rita),
             422,
         )
-        assert [e["location"] for e in body["errors"]] == ["body.services"]
+        assert [e["location"] for e in body["errors"]] == ["body.services.0"]
         policy = await client.put("/policies", json={"note": "a\x00b"}, headers=root)
         assert assert_problem(policy, 422)["errors"][0]["location"] == "body.note"
         for url in ("/changes?service=a%00b", "/audit?subject=a%00b", "/changes/a%00b/risk"):

@@ -22,7 +22,7 @@ from flightdeck.kit import logs, openapi, problems, telemetry
 from flightdeck.kit.auth import TokenStore
 from flightdeck.kit.context import ServiceContext
 from flightdeck.kit.db import create_engine, is_postgres, readonly, session_factory
-from flightdeck.kit.http import BodyLimit, JsonOnly, RequestContext
+from flightdeck.kit.http import BodyLimit, JsonOnly, NulRefused, RequestContext
 from flightdeck.kit.idempotency import IdempotencyStore
 from flightdeck.kit.idempotent_posts import IdempotentPosts
 from flightdeck.kit.leases import Lease
@@ -96,6 +96,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         tokens=lambda: _from_context(app, "tokens"),
         skip_prefixes=tuple(spec.raw_body_prefixes),
     )
+    app.add_middleware(NulRefused, raw_prefixes=spec.raw_body_prefixes)
     app.add_middleware(JsonOnly, raw_prefixes=spec.raw_body_prefixes)
     app.add_middleware(
         BodyLimit,

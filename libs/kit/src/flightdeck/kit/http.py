@@ -3,19 +3,21 @@ request metrics. Plain ASGI (not BaseHTTPMiddleware) keeps the hot path cheap.""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
 import uuid
 from collections.abc import Sequence
 from contextvars import ContextVar
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flightdeck.events import logcontext
-from flightdeck.kit.problems import Problem, problem_response
+from flightdeck.kit.problems import Problem, invalid, problem_response
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -120,6 +122,87 @@ class JsonOnly:
                 await send_problem(scope, receive, send, problem)
                 return
         await self.app(scope, receive, send)
+
+
+class NulRefused:
+    """422 for text holding NUL characters, in the path, the query or a JSON body.
+
+    PostgreSQL cannot store U+0000 in text; refusing it at the door keeps it from becoming a
+    database error deep in a request. JSON bodies (at most the body limit) are read whole,
+    checked, and handed on unchanged; raw-body paths (webhooks) are left to their handlers.
+    """
+
+    def __init__(self, app: ASGIApp, *, raw_prefixes: Sequence[str]) -> None:
+        self.app = app
+        self.raw_prefixes = tuple(raw_prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        where = []
+        if "\x00" in scope["path"]:
+            where.append("path")
+        query: bytes = scope.get("query_string", b"")
+        if b"\x00" in query or b"%00" in query.lower():
+            where.append("query")
+        if (
+            scope["method"] not in BODYLESS_METHODS
+            and not under(scope["path"], self.raw_prefixes)
+            and _has_body(scope)
+        ):
+            messages = [await receive()]
+            while messages[-1]["type"] == "http.request" and messages[-1].get("more_body"):
+                messages.append(await receive())
+            where += nul_locations(b"".join(m.get("body", b"") for m in messages))
+            receive = _replaying(messages, receive)
+        if where:
+            message = "text may not contain NUL characters (PostgreSQL cannot store them)"
+            errors = [{"location": at, "message": message, "type": "nul_character"} for at in where]
+            await send_problem(
+                scope, receive, send, invalid("NUL characters in the request", errors)
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+def nul_locations(body: bytes) -> list[str]:
+    """Where a JSON body holds NUL characters, as `body.field.0` locations (`body` when the
+    body does not parse: the JSON parser reports it then)."""
+    if b"\x00" not in body and b"\\u0000" not in body:
+        return []  # the common case, decided without parsing
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return ["body"] if b"\x00" in body else []
+    found: list[str] = []
+
+    def walk(value: Any, at: str) -> None:
+        if isinstance(value, str):
+            if "\x00" in value:
+                found.append(at)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    found.append(at)  # a field name holding NUL: the object is at fault
+                else:
+                    walk(item, f"{at}.{key}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{at}.{index}")
+
+    walk(document, "body")
+    return found
+
+
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that hands out `messages` first, then defers to `receive`."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
 
 
 def under(path: str, prefixes: Sequence[str]) -> bool:
