@@ -342,6 +342,6 @@ async def test_nul_characters_are_422_wherever_they_come(governance: Any, tokens
         assert assert_problem(policy, 422)["errors"][0]["location"] == "body.note"
         for url in ("/changes?service=a%00b", "/audit?subject=a%00b", "/changes/a%00b/risk"):
             found = assert_problem(await client.get(url, headers=rita), 422)
-            assert found["errors"][0]["location"].startswith(("query.", "path."))
+            assert found["errors"][0]["location"] in {"query.service", "query.subject", "path"}
         assert await count_rows(client, "changes") == 0
         assert await count_rows(client, "policies") == 1

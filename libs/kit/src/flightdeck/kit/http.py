@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import parse_qsl
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
@@ -145,7 +146,8 @@ class NulRefused:
             where.append("path")
         query: bytes = scope.get("query_string", b"")
         if b"\x00" in query or b"%00" in query.lower():
-            where.append("query")
+            pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+            where += [f"query.{key}" for key, value in pairs if "\x00" in key + value] or ["query"]
         if (
             scope["method"] not in BODYLESS_METHODS
             and not under(scope["path"], self.raw_prefixes)
