@@ -73,7 +73,8 @@ def test_buckets_are_zero_filled_and_figures_follow_event_times() -> None:
     window = Window(MONDAY, MONDAY + 14 * DAY_US)
     data = DoraInput(
         days=[DayCount(day_of(MONDAY), deployments=2, rework=1, failed=1)],
-        leads=[(MONDAY + HOUR_US, 3600 * 10**6)],
+        lead_times=[MONDAY + HOUR_US],
+        leads=[3600 * 10**6],
         recoveries=[Recovery(MONDAY + 8 * DAY_US, MONDAY + 8 * DAY_US + 1800 * 10**6)],
     )
     result = report(window, data, BENCHMARKS["2023"], Bucket.WEEK)

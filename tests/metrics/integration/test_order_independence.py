@@ -1,0 +1,103 @@
+"""Projections do not depend on delivery order: a random history (rollbacks with and without
+`rollback_of`, named and unnamed health checks, restorations, deployments described again
+later with another finish time) gives the same answers in time order, shuffled in small
+batches, and after a rebuild."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from flightdeck.events.envelope import Envelope
+from flightdeck.kit.testing import Tokens
+from tests.metrics import scenario
+from tests.metrics.integration.test_dora_scenario import OFFLINE, feed
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+WINDOW = {"from": "2026-01-04T00:00:00Z", "to": "2026-01-20T00:00:00Z"}
+
+
+def random_history(seed: int) -> list[Envelope[Any]]:
+    """About 150 events over 12 days on two services and two environments."""
+    rng = random.Random(seed)
+    events: list[Envelope[Any]] = []
+    deployed: list[str] = []
+    for n in range(80):
+        service = rng.choice(["checkout", "ledger"])
+        tier = "production" if rng.random() < 0.8 else "staging"
+        when = scenario.at(rng.uniform(0, 12))
+        ident = f"D{n}"
+        commits = [
+            scenario.commit(f"s{rng.randrange(60)}", when - timedelta(hours=rng.uniform(1, 48)))
+        ]
+        rollback = rng.random() < 0.15
+        envelope = scenario.finished(
+            ident,
+            service,
+            when,
+            [] if rollback else commits,
+            team="payments" if rng.random() < 0.5 else None,
+            tier=tier,
+            rollback=rollback,
+            outcome="succeeded" if rng.random() < 0.9 else "failed",
+            unplanned=rng.random() < 0.1,
+        )
+        if rollback and deployed and rng.random() < 0.5:
+            data = envelope.data.model_copy(update={"rollback_of": rng.choice(deployed)})
+            envelope = Envelope(data=data, time=envelope.time)
+        events.append(envelope)
+        deployed.append(ident)
+        if rng.random() < 0.1:  # described again later, finishing an hour later
+            again = envelope.data.model_copy(update={"finished_at": when + timedelta(hours=1)})
+            events.append(Envelope(data=again, time=envelope.time + timedelta(minutes=5)))
+        if rng.random() < 0.3:
+            detected = when + timedelta(hours=rng.uniform(0, 40))
+            named = ident if rng.random() < 0.4 else None
+            failure = scenario.health_failed(f"H{n}", service, detected, deployment_id=named)
+            events.append(failure)
+            if rng.random() < 0.5:
+                restored_at = detected + timedelta(minutes=rng.uniform(5, 600))
+                events.append(scenario.restored(f"H{n}", service, restored_at))
+    plan = scenario.release_events()[0]
+    return sorted([plan, *events], key=lambda envelope: envelope.time)
+
+
+async def answers(client: Any, tokens: Tokens) -> dict[str, Any]:
+    viewer = tokens.headers("ana", "viewer")
+    found: dict[str, Any] = {}
+    for name, params in {
+        "production": {"bucket": "day"},
+        "staging": {"environment_tier": "staging", "bucket": "week"},
+        "payments": {"team": "payments"},
+    }.items():
+        found[name] = (
+            await client.get("/dora", params={**WINDOW, **params}, headers=viewer)
+        ).json()
+    for path in ("/dora/deployments", "/dora/failures"):
+        params = {**WINDOW, "limit": 500}
+        found[path] = (await client.get(path, params=params, headers=viewer)).json()
+    return found
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_any_order_and_a_rebuild_give_the_same_answers(
+    start_service: Any, tokens: Tokens, seed: int
+) -> None:
+    history = random_history(seed)
+    async with start_service("metrics", **OFFLINE) as ordered:
+        await feed(ordered, history, batch=9)
+        expected = await answers(ordered, tokens)
+    assert expected["production"]["change_failure_rate"]["numerator"] > 0
+    assert expected["production"]["recovery_time"]["n"] > 0
+    shuffled = list(history)
+    random.Random(seed).shuffle(shuffled)
+    async with start_service("metrics", **OFFLINE) as client:
+        await feed(client, shuffled, batch=4)
+        assert await answers(client, tokens) == expected
+        admin = tokens.headers("root", "admin")
+        assert (await client.post("/projections/rebuild", headers=admin)).status_code == 200
+        assert await answers(client, tokens) == expected
