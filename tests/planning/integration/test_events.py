@@ -113,7 +113,8 @@ async def test_deployment_finished_twice_counts_once_and_releases(
         replayed = Envelope(data=checkout.data, subject=rid)  # same fact, another ce_id
         staging = _deployment(rid, "payments", environment_tier="staging")
         ghost = _deployment("never-planned", "checkout")
-        await publish(kafka, ghost, checkout, checkout, replayed, staging)
+        alien = _deployment("x" * 100, "checkout")  # longer than any release id of ours
+        await publish(kafka, alien, ghost, checkout, checkout, replayed, staging)
         await eventually(
             lambda: _state(api, rid, "in_progress"), timeout=30, message="first deployment"
         )
@@ -122,6 +123,8 @@ async def test_deployment_finished_twice_counts_once_and_releases(
         assert [d["service"] for d in release["deployments"]] == ["checkout", "payments"]
         assert release["resource_version"] == version + 2  # one change per counted service
         assert await count(client, tables.deployments) == 3  # the ghost's is kept for later
+        dead = await client.get("/admin/dlq", headers=tokens.headers("opal", "operator"))
+        assert dead.json() == []  # the alien one was left out, not failed until dead-lettered
 
 
 async def test_change_rejected_twice_flags_once(
@@ -131,22 +134,24 @@ async def test_change_rejected_twice_flags_once(
         api = Planning(client, tokens)
         rid = (await api.plan())["id"]
 
-        def rejected(change_id: str) -> Envelope[ChangeRejected]:
-            data = example(ChangeRejected, change_id=change_id, release_id=rid, reason="risk")
+        def rejected(change_id: str, reason: str = "risk") -> Envelope[ChangeRejected]:
+            data = example(ChangeRejected, change_id=change_id, release_id=rid, reason=reason)
             return Envelope(data=data, subject=rid)
 
         first = rejected("chg-1")
-        await publish(kafka, first, first, rejected("chg-1"), rejected("chg-2"))
+        nul = rejected("chg-3", "risk\x00 too high")  # PostgreSQL cannot store NUL in text
+        await publish(kafka, first, first, rejected("chg-1"), rejected("chg-2"), nul)
 
-        async def both() -> dict[str, Any] | None:
+        async def all_three() -> dict[str, Any] | None:
             release = await api.get(rid)
-            return release if len(release["change_rejections"]) == 2 else None
+            return release if len(release["change_rejections"]) == 3 else None
 
-        release = await eventually(both, timeout=30, message="both rejections applied")
+        release = await eventually(all_three, timeout=30, message="the rejections applied")
         assert release["flags"] == ["change_rejected"]
-        assert [r["change_id"] for r in release["change_rejections"]] == ["chg-1", "chg-2"]
-        assert release["resource_version"] == 3
-        assert await count(client, tables.change_rejections) == 2
+        reasons = {r["change_id"]: r["reason"] for r in release["change_rejections"]}
+        assert reasons == {"chg-1": "risk", "chg-2": "risk", "chg-3": "risk too high"}
+        assert release["resource_version"] == 4
+        assert await count(client, tables.change_rejections) == 3
 
 
 async def _state(api: Planning, rid: str, state: str) -> dict[str, Any] | None:
