@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from flightdeck.governance.api.deps import PlainParameters
 from flightdeck.governance.api.schemas import (
     AuditRecordView,
     FailureRateGroup,
@@ -20,7 +19,7 @@ from flightdeck.kit.deps import Ctx, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from flightdeck.kit.problems import invalid
 
-router = APIRouter(tags=["audit"], dependencies=[PlainParameters])
+router = APIRouter(tags=["audit"])
 DEFAULT_PERIOD = timedelta(days=30)
 
 

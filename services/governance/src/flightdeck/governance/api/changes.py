@@ -11,7 +11,6 @@ from fastapi import APIRouter, Query, Response
 from flightdeck.governance.api.deps import (
     Decider,
     IfMatch,
-    PlainParameters,
     Requester,
     Reviewer,
     Uow,
@@ -36,7 +35,7 @@ from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_c
 from flightdeck.kit.problems import Problem, invalid
 from flightdeck.kit.versioning import etag
 
-router = APIRouter(tags=["changes"], dependencies=[PlainParameters])
+router = APIRouter(tags=["changes"])
 MAX_CONFLICTS_PERIOD = timedelta(days=731)
 MAX_CHANGE_NUMBER = 2**31 - 1
 """The longest period one conflicts report covers."""

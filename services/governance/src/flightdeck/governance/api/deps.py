@@ -2,12 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
 
 from flightdeck.governance.db.uow import GovernanceUnitOfWork
 from flightdeck.kit.auth import Principal, Role
 from flightdeck.kit.deps import Ctx, require
-from flightdeck.kit.problems import invalid
 
 Requester = Annotated[Principal, Depends(require(Role.RELEASER, Role.OPERATOR))]
 """Releasers and operators request and cancel changes."""
@@ -26,25 +25,3 @@ def unit_of_work(context: Ctx) -> GovernanceUnitOfWork:
 
 
 Uow = Annotated[GovernanceUnitOfWork, Depends(unit_of_work)]
-
-
-NUL_MESSAGE = "NUL characters are not allowed"
-
-
-def plain_parameters(request: Request) -> None:
-    """422 for path or query parameters holding NUL characters (PostgreSQL text cannot)."""
-    errors = [
-        {"location": f"{where}.{name}", "message": NUL_MESSAGE, "type": "value_error"}
-        for where, items in (
-            ("path", list(request.path_params.items())),
-            ("query", request.query_params.multi_items()),
-        )
-        for name, value in items
-        if "\x00" in str(value)
-    ]
-    if errors:
-        raise invalid(NUL_MESSAGE, errors)
-
-
-PlainParameters = Depends(plain_parameters)
-"""Router dependency: no NUL characters in path or query parameters."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from flightdeck.governance.api.deps import IfMatch, PlainParameters, PolicyEditor, Uow
+from flightdeck.governance.api.deps import IfMatch, PolicyEditor, Uow
 from flightdeck.governance.api.schemas import NewTemplate, PolicyUpdate, PolicyView, TemplateView
 from flightdeck.governance.service import policies as policy_cases
 from flightdeck.governance.service import queries
@@ -15,7 +15,7 @@ from flightdeck.kit.deps import Admin, Ctx, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from flightdeck.kit.versioning import etag
 
-router = APIRouter(tags=["policies"], dependencies=[PlainParameters])
+router = APIRouter(tags=["policies"])
 
 
 @router.get("/policies")

@@ -13,7 +13,6 @@ from pydantic import (
     Field,
     ValidatorFunctionWrapHandler,
     WrapValidator,
-    field_validator,
     model_validator,
 )
 
@@ -68,31 +67,10 @@ def _known_event_types(types: list[str]) -> list[str]:
     return list(dict.fromkeys(types))
 
 
-def plain_text(value: Any) -> Any:
-    """`value` unchanged; ValueError when a string in it holds a NUL character (PostgreSQL
-    text cannot store one)."""
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("NUL characters are not allowed")
-    if isinstance(value, list | tuple):
-        for item in value:
-            plain_text(item)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            plain_text(key)
-            plain_text(item)
-    return value
-
-
 class Body(BaseModel):
-    """A request body: unknown fields are an error, not silently dropped, and text holds no
-    NUL characters."""
+    """A request body: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _plain(cls, value: Any) -> Any:
-        return plain_text(value)
 
 
 class Window(Body):
@@ -180,11 +158,6 @@ class PolicyUpdate(Policy):
     """`PUT /policies`: the whole new policy, and why it changes."""
 
     note: str = Field("", max_length=4000)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _plain(cls, value: Any) -> Any:
-        return plain_text(value)
 
     def policy(self) -> Policy:
         """The policy without the note."""

@@ -6,14 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from flightdeck.governance.api.deps import PlainParameters, Uow
+from flightdeck.governance.api.deps import Uow
 from flightdeck.governance.api.schemas import NewSubscription, SubscriptionView
 from flightdeck.governance.service import queries
 from flightdeck.governance.service import webhooks as webhook_cases
 from flightdeck.kit.deps import Admin, Ctx
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 
-router = APIRouter(tags=["webhooks"], dependencies=[PlainParameters])
+router = APIRouter(tags=["webhooks"])
 
 
 @router.post("/subscriptions", status_code=201)
