@@ -85,6 +85,11 @@ async def test_items_reject_bad_input_together(api: Planning) -> None:
     enum = {"kind": "epic", "title": "X", "priority": 9}
     body = assert_problem(await client.post(url, json=enum, headers=api.releaser), 422)
     assert {e["location"] for e in body["errors"]} == {"body.kind", "body.priority"}
+    # The same title with blanks around it; a line break that would break the notes.
+    for title in (" One-page checkout  ", "Rounding\n## Not a heading"):
+        line = {"kind": "fix", "title": title, "priority": 2}
+        body = assert_problem(await client.post(url, json=line, headers=api.releaser), 422)
+        assert [e["location"] for e in body["errors"]] == ["body.title"], title
     assert len((await api.get(release["id"]))["items"]) == 1
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     FiniteFloat,
+    StringConstraints,
     ValidatorFunctionWrapHandler,
     WrapValidator,
 )
@@ -46,7 +49,22 @@ def _computable(value: object, handler: ValidatorFunctionWrapHandler) -> datetim
 Moment = Annotated[UtcDatetime, WrapValidator(_computable)]
 """An RFC 3339 time with an offset (naive ones are refused), held in UTC, 1970 to 3000."""
 
-Text = Annotated[str, Field(min_length=1, max_length=200)]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _one_line(text: str) -> str:
+    if _CONTROL.search(text):
+        raise ValueError("one line of text: no line breaks, tabs or other control characters")
+    return text
+
+
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_one_line),
+]
+"""A name or title: one line (no control characters), surrounding blanks dropped, so
+"Alpha " and "alpha" are the same title and a title cannot break the Markdown notes."""
 LongText = Annotated[str, Field(max_length=10_000)]
 ItemId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
