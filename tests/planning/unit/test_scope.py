@@ -81,13 +81,14 @@ def test_admitting_items_checks_titles_dependencies_and_ids() -> None:
         "X": ForeignItem("X", "r2", ReleaseState.SCOPED),
         "Y": ForeignItem("Y", "r3", ReleaseState.RELEASED),
     }
-    draft = ItemDraft(ItemKind.FIX, "item a", 2, False, ("X", "Y", "Z", "A"))
+    draft = ItemDraft(ItemKind.FIX, "item a", 2, False, ("X", "Y", "Z", "A", "Y"))
     with pytest.raises(InvalidInput) as refused:
         scope.admit_items(current, [draft], ["B"], foreign)
     assert [e.location for e in refused.value.errors] == [
         "body.title",
         "body.depends_on.0",
         "body.depends_on.2",
+        "body.depends_on.4",  # Y again
     ]
     reused = ItemDraft(ItemKind.FIX, "Reused id", 2, False)
     with pytest.raises(InvalidInput) as refused:

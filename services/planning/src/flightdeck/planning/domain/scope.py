@@ -146,7 +146,9 @@ def _dependency_errors(
     for n, need in enumerate(draft.depends_on):
         at = f"{where}.depends_on.{n}"
         other = foreign.get(need)
-        if need == ident:
+        if need in draft.depends_on[:n]:
+            errors.append(InputError(at, f"{need} is listed twice"))
+        elif need == ident:
             errors.append(InputError(at, f"item {ident} cannot depend on itself", "cycle"))
         elif need in known:
             continue
