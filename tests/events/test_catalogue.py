@@ -204,3 +204,9 @@ def test_event_times_travel_in_utc() -> None:
     message = encode(envelope)
     assert message.header("ce_time") == "2026-03-29T01:30:00Z"
     assert decode(message.value, message.headers).time.utcoffset().total_seconds() == 0
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"])
+def test_times_with_no_utc_equivalent_are_invalid_not_a_crash(moment: str) -> None:
+    with pytest.raises(ValidationError, match="out of range"):
+        example(WindowOpened, opens_at=moment)
