@@ -200,6 +200,9 @@ def test_notes_and_runbook_come_from_the_current_state() -> None:
     assert "## Features\n\n- Item A (behind toggle `one-page`)" in markdown
     book = documents.runbook(candidate)
     assert [s["service"] for s in book["steps"]] == ["checkout"] * 3 + ["payments"] * 3
+    assert book["steps"][2]["action"] == (
+        "Watch error_rate of checkout for 300 s (the longest rollback window)"
+    )
     assert book["rollback"]["triggers"][0]["condition"] == (
         "roll back when error_rate is above 0.02 over 300 s"
     )

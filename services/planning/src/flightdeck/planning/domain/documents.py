@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flightdeck.planning.domain.model import (
@@ -93,7 +94,7 @@ def runbook(release: Release) -> dict[str, Any]:
             f"Confirm the change for {service} is approved and a deployment window is open "
             f"on {release.target_environment}",
             f"Deploy {service} {release.version} to {release.target_environment}",
-            f"Watch the rollback criteria for {service} until the longest window has passed",
+            _watch(service, release.rollback_criteria),
         ):
             steps.append({"order": len(steps) + 1, "service": service, "action": action})
     return {
@@ -112,6 +113,15 @@ def runbook(release: Release) -> dict[str, Any]:
         },
         "contacts": _contacts(release),
     }
+
+
+def _watch(service: str, criteria: Sequence[RollbackCriterion]) -> str:
+    """The step after a service's deployment: which metrics to watch, and for how long."""
+    if not criteria:
+        return f"Watch {service}'s health (no rollback criteria are defined)"
+    metrics = ", ".join(dict.fromkeys(c.metric for c in criteria))
+    longest = max(c.window_seconds for c in criteria)
+    return f"Watch {metrics} of {service} for {longest} s (the longest rollback window)"
 
 
 def _trigger(criterion: RollbackCriterion) -> dict[str, Any]:
