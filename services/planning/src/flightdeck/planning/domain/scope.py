@@ -143,12 +143,15 @@ def _dependency_errors(
     where: str,
 ) -> list[InputError]:
     errors = []
+    listed: set[str] = set()
     for n, need in enumerate(draft.depends_on):
         at = f"{where}.depends_on.{n}"
         other = foreign.get(need)
-        if need in draft.depends_on[:n]:
+        if need in listed:
             errors.append(InputError(at, f"{need} is listed twice"))
-        elif need == ident:
+            continue
+        listed.add(need)
+        if need == ident:
             errors.append(InputError(at, f"item {ident} cannot depend on itself", "cycle"))
         elif need in known:
             continue
