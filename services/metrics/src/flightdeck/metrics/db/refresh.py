@@ -393,6 +393,9 @@ class Refresh:
 
     async def _mark_failed_deployments(self) -> None:
         """A deployment's failure rule is the first rule among the failures attributed to it."""
+        if self.everything:
+            await self._mark_all_failed_deployments()
+            return
         first_rule = (
             select(self.f.c.rule)
             .where(self.f.c.deployment_id == self.d.c.deployment_id, self.f.c.rule.is_not(None))
@@ -400,20 +403,30 @@ class Refresh:
             .limit(1)
             .scalar_subquery()
         )
-        if self.everything:
-            marked = (
-                select(self.f.c.deployment_id).where(self.f.c.deployment_id.is_not(None)).distinct()
-            )
-        else:
-            marked = select(touched_deployments.c.deployment_id).distinct()
-        chosen = marked.subquery()
+        chosen = select(touched_deployments.c.deployment_id).distinct().subquery()
         touched = self.d.c.deployment_id == chosen.c.deployment_id
-        if not self.everything:
-            days = select(self.d.c.service, self.d.c.finished_day).where(touched)
-            await self.conn.execute(insert(touched_days).from_select(["service", "day"], days))
+        days = select(self.d.c.service, self.d.c.finished_day).where(touched)
+        await self.conn.execute(insert(touched_days).from_select(["service", "day"], days))
         changed = self.d.c.failure_rule.is_distinct_from(first_rule)
         await self.conn.execute(
             update(self.d).where(touched, changed).values(failure_rule=first_rule)
+        )
+
+    async def _mark_all_failed_deployments(self) -> None:
+        """The same for every deployment at once (their marks start empty in a rebuild)."""
+        order = func.row_number().over(
+            partition_by=self.f.c.deployment_id, order_by=(self.f.c.rule_rank, self.f.c.failure_id)
+        )
+        ranked = (
+            select(self.f.c.deployment_id, self.f.c.rule, order.label("rank"))
+            .where(self.f.c.deployment_id.is_not(None), self.f.c.rule.is_not(None))
+            .subquery()
+        )
+        firsts = select(ranked.c.deployment_id, ranked.c.rule).where(ranked.c.rank == 1).subquery()
+        await self.conn.execute(
+            update(self.d)
+            .where(self.d.c.deployment_id == firsts.c.deployment_id)
+            .values(failure_rule=firsts.c.rule)
         )
 
     async def _refresh_commit_leads(self) -> None:
@@ -451,8 +464,6 @@ class Refresh:
         )
         columns = [col.name for col in ranked.c if col.name != "rank"]
         firsts = select(*(ranked.c[name] for name in columns)).where(ranked.c.rank == 1)
-        if self.everything:  # stored in the order `/dora` reads them: by team, then time
-            firsts = firsts.order_by(ranked.c.environment_tier, ranked.c.team, ranked.c.deployed_us)
         await self.conn.execute(insert(self.leads).from_select(columns, firsts))
 
     async def _refresh_rollups(self) -> None:

@@ -54,6 +54,11 @@ async def _rebuild_staged(conn: AsyncConnection) -> None:
     """PostgreSQL: facts extracted set-based into bare staged tables, indexed, derived, then
     swapped in for the live tables."""
     staged = staging.staged_tables()
+    # Room for the big sorts (latest event per deployment, first deployment per commit) and
+    # the index builds to stay in memory, for this transaction only.
+    await conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    await conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+    await conn.execute(text("SET LOCAL jit = off"))
     await staging.create(conn)
     await extract_facts(conn, staging.SUFFIX)
     await projector.resolve_teams(
