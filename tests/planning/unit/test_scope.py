@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -10,7 +11,7 @@ import pytest
 from flightdeck.events.catalogue.executor import DeploymentFinished
 from flightdeck.events.testing import EXAMPLE_TIME, example
 from flightdeck.planning.domain import descoping, documents, lifecycle, scope
-from flightdeck.planning.domain.dependencies import dependants_of, find_cycle
+from flightdeck.planning.domain.dependencies import dependants_of, every_dependants, find_cycle
 from flightdeck.planning.domain.errors import InvalidInput, StateConflict
 from flightdeck.planning.domain.model import (
     Commit,
@@ -73,6 +74,16 @@ def test_cycles_are_found_without_recursion() -> None:
     assert find_cycle(chain) is not None
     assert find_cycle({"a": ("elsewhere",)}) is None
     assert dependants_of({"a": (), "b": ("a",), "c": ("b",), "d": ()}, ["a"]) == {"b", "c"}
+
+
+def test_every_items_dependants_at_once_match_one_walk_each() -> None:
+    rng = random.Random(7)
+    graph = {f"n{i}": tuple(f"n{j}" for j in rng.sample(range(i), min(i, 4))) for i in range(60)}
+    graph["n5"] = ("n1", "n1", "outside")  # a repeat and an edge leaving the graph
+    expected = {node: dependants_of(graph, [node]) for node in graph}
+    assert every_dependants(graph) == expected
+    cyclic = {"a": ("b",), "b": ("a",), "c": ("a",)}
+    assert every_dependants(cyclic) == {"a": {"b", "c"}, "b": {"a", "c"}, "c": set()}
 
 
 def test_admitting_items_checks_titles_dependencies_and_ids() -> None:

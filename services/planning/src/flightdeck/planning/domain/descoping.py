@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flightdeck.planning.domain.dependencies import dependants_of
+from flightdeck.planning.domain.dependencies import every_dependants
 from flightdeck.planning.domain.model import Item, Release
 
 
@@ -23,7 +23,7 @@ def proposal(release: Release) -> list[Candidate]:
     (5 before 1), then items nothing depends on, then more commits (more risk), then title
     and id, so the ranking is deterministic."""
     graph = {item.id: item.depends_on for item in release.items}
-    dependants = {item.id: tuple(sorted(dependants_of(graph, [item.id]))) for item in release.items}
+    dependants = {node: tuple(sorted(found)) for node, found in every_dependants(graph).items()}
 
     def key(item: Item) -> tuple[bool, int, bool, int, str, str]:
         return (
