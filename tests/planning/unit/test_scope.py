@@ -196,6 +196,10 @@ def test_descoping_ranks_deterministically_with_reasons() -> None:
     assert "2 commits" in ranked[1].reason
     assert "regulatory" in ranked[-1].reason
     assert descoping.proposal(release(items=tuple(reversed(items)))) == ranked
+    many = (item("ROOT"), *(item(f"D{n}", "ROOT") for n in range(7)))
+    [root] = [c for c in descoping.proposal(release(items=many)) if c.item.id == "ROOT"]
+    assert len(root.dependants) == 7
+    assert "7 item(s) depend on it and go with it (D0, D1, D2, D3, D4 and 2 more)" in root.reason
 
 
 def test_notes_and_runbook_come_from_the_current_state() -> None:

@@ -8,6 +8,10 @@ from flightdeck.planning.domain.dependencies import every_dependants
 from flightdeck.planning.domain.model import Item, Release
 
 
+_NAMED = 5
+"""How many dependants a reason names (`dependants` lists them all)."""
+
+
 @dataclass(frozen=True)
 class Candidate:
     """An item proposed for removal, its rank (1 = drop first) and why."""
@@ -45,9 +49,9 @@ def proposal(release: Release) -> list[Candidate]:
 def _reason(item: Item, dependants: tuple[str, ...]) -> str:
     parts = [f"priority {item.priority} of 5 (1 is highest)"]
     if dependants:
-        parts.append(
-            f"{len(dependants)} item(s) depend on it and go with it ({', '.join(dependants)})"
-        )
+        named = ", ".join(dependants[:_NAMED])
+        more = f" and {len(dependants) - _NAMED} more" if len(dependants) > _NAMED else ""
+        parts.append(f"{len(dependants)} item(s) depend on it and go with it ({named}{more})")
     else:
         parts.append("nothing depends on it")
     count = len(item.commits)
