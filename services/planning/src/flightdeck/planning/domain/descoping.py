@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from flightdeck.planning.domain.dependencies import every_dependants
 from flightdeck.planning.domain.model import Item, Release
 
-
 _NAMED = 5
 """How many dependants a reason names (`dependants` lists them all)."""
 
