@@ -19,6 +19,7 @@ from flightdeck.planning.domain.model import (
     Deployment,
     Item,
     ItemKind,
+    KnownIssue,
     Release,
     ReleaseState,
     RollbackCriterion,
@@ -213,6 +214,9 @@ def test_notes_and_runbook_come_from_the_current_state() -> None:
     assert [f["title"] for f in notes["fixes"]] == ["Item B"]
     markdown = documents.notes_markdown(candidate)
     assert "## Features\n\n- Item A (behind toggle `one-page`)" in markdown
+    issue = KnownIssue("k1", "Slow receipts", "Reload.\n\n# Then wait", "Few.", "rita", NOW)
+    listed = documents.notes_markdown(replace(candidate, known_issues=(issue,)))
+    assert "- **Slow receipts**: Few. Workaround: Reload. # Then wait\n" in listed
     book = documents.runbook(candidate)
     assert [s["service"] for s in book["steps"]] == ["checkout"] * 3 + ["payments"] * 3
     assert book["steps"][2]["action"] == (

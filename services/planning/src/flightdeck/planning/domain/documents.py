@@ -69,15 +69,21 @@ def notes_markdown(release: Release) -> str:
     lines += ["## Feature toggles", ""]
     lines += [
         f"- `{t['key']}` (owner {t['owner']}, default {'on' if t['default'] else 'off'}, "
-        f"remove by {t['remove_by']}){': ' + t['description'] if t['description'] else ''}"
+        f"remove by {t['remove_by']}){': ' + _inline(t['description']) if t['description'] else ''}"
         for t in document["toggles"]
     ] or ["None."]
     lines += ["", "## Known issues", ""]
     lines += [
-        f"- **{i['title']}**: {i['impact']} Workaround: {i['workaround']}"
+        f"- **{i['title']}**: {_inline(i['impact'])} Workaround: {_inline(i['workaround'])}"
         for i in document["known_issues"]
     ] or ["None."]
     return "\n".join(lines) + "\n"
+
+
+def _inline(text: str) -> str:
+    """Free text on one line of a Markdown list (its line breaks would end the item, or
+    start a heading)."""
+    return " ".join(text.split())
 
 
 def _item_line(entry: dict[str, Any]) -> str:
