@@ -149,6 +149,21 @@ def test_a_later_approval_by_the_same_function_lifts_a_rejection() -> None:
     assert [v.rule for v in scope.violations(rejected, {}, [], None)] == ["signoff"]
     approved = replace(rejected, signoffs=(*rejected.signoffs, later))
     assert scope.violations(approved, {}, [], None) == []
+    # Security is not required without regulatory items, but its rejection still blocks.
+    vetoed = replace(
+        approved,
+        signoffs=(
+            *approved.signoffs,
+            signoff(SignoffFunction.SECURITY, SignoffDecision.REJECT, 50),
+        ),
+    )
+    [veto] = scope.violations(vetoed, {}, [], None)
+    assert (veto.rule, veto.data) == ("signoff", {"function": "security"})
+    cleared = replace(
+        vetoed,
+        signoffs=(*vetoed.signoffs, signoff(SignoffFunction.SECURITY, SignoffDecision.APPROVE, 55)),
+    )
+    assert scope.violations(cleared, {}, [], None) == []
 
 
 def test_released_dependencies_of_other_releases_are_satisfied() -> None:

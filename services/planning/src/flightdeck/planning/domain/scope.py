@@ -231,9 +231,13 @@ def required_signoffs(release: Release) -> list[SignoffFunction]:
 
 
 def _signoff_violations(release: Release) -> list[Violation]:
+    """A required function without an approval as its latest decision, and any function
+    whose latest decision is a rejection (security rejecting blocks even when nothing is
+    regulatory: a reject blocks until the same function approves)."""
     latest = release.latest_signoffs()
+    rejecting = [f for f, s in latest.items() if s.decision is SignoffDecision.REJECT]
     found = []
-    for function in required_signoffs(release):
+    for function in dict.fromkeys([*required_signoffs(release), *rejecting]):
         signoff = latest.get(function)
         if signoff is None:
             found.append(
