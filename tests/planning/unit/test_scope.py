@@ -166,6 +166,17 @@ def test_a_later_approval_by_the_same_function_lifts_a_rejection() -> None:
     assert scope.violations(cleared, {}, [], None) == []
 
 
+def test_a_decision_signed_on_a_clock_behind_the_last_one_still_counts_as_latest() -> None:
+    rejected = lifecycle.with_signoff(
+        ready(), signoff(SignoffFunction.QA, SignoffDecision.REJECT, 30)
+    )
+    behind = signoff(SignoffFunction.QA, SignoffDecision.APPROVE, 20)  # a replica's slow clock
+    approved = lifecycle.with_signoff(rejected, behind)
+    assert approved.signoffs[-1].at == NOW.replace(minute=30, microsecond=1)
+    assert approved.latest_signoffs()[SignoffFunction.QA].decision is SignoffDecision.APPROVE
+    assert scope.violations(approved, {}, [], None) == []
+
+
 def test_released_dependencies_of_other_releases_are_satisfied() -> None:
     candidate = ready(items=(item("A", "X"),))
     done = {"X": ForeignItem("X", "r0", ReleaseState.RELEASED)}

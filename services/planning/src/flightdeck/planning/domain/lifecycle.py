@@ -5,7 +5,8 @@ to `released`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from flightdeck.events.catalogue.common import EnvironmentTier
 from flightdeck.events.catalogue.executor import DeploymentFinished, DeploymentOutcome
@@ -65,8 +66,13 @@ def with_toggle(release: Release, toggle: Toggle) -> Release:
 
 
 def with_signoff(release: Release, signoff: Signoff) -> Release:
-    """The release with one more readiness decision."""
+    """The release with one more readiness decision, which is its latest: a clock behind
+    the previous decision's (another replica's, or the same microsecond) is moved just past
+    it, so "a later approval lifts a rejection" follows the order decisions were made in."""
     ensure_draft(release, "sign off")
+    previous = max((s.at for s in release.signoffs), default=None)
+    if previous is not None and signoff.at <= previous:
+        signoff = replace(signoff, at=previous + timedelta(microseconds=1))
     return release.bumped(signoffs=(*release.signoffs, signoff))
 
 

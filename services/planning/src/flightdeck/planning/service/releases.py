@@ -154,8 +154,9 @@ async def sign(
 
     async def change(release: Release) -> tuple[Release, list[Event]]:
         after = lifecycle.with_signoff(release, signoff)
-        await uow.releases.add_signoff(release.id, new_id(), signoff)
-        return after, [integration.readiness_signed(release, signoff)]
+        signed = after.signoffs[-1]
+        await uow.releases.add_signoff(release.id, new_id(), signed)
+        return after, [integration.readiness_signed(release, signed)]
 
     return await _change(uow, release_id, if_match, change)
 
