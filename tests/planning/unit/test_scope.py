@@ -10,7 +10,7 @@ import pytest
 
 from flightdeck.events.catalogue.executor import DeploymentFinished
 from flightdeck.events.testing import EXAMPLE_TIME, example
-from flightdeck.planning.domain import descoping, documents, lifecycle, scope
+from flightdeck.planning.domain import descoping, documents, events, lifecycle, scope
 from flightdeck.planning.domain.dependencies import dependants_of, every_dependants, find_cycle
 from flightdeck.planning.domain.errors import InvalidInput, StateConflict
 from flightdeck.planning.domain.model import (
@@ -175,6 +175,16 @@ def test_a_decision_signed_on_a_clock_behind_the_last_one_still_counts_as_latest
     assert approved.signoffs[-1].at == NOW.replace(minute=30, microsecond=1)
     assert approved.latest_signoffs()[SignoffFunction.QA].decision is SignoffDecision.APPROVE
     assert scope.violations(approved, {}, [], None) == []
+
+
+def test_a_scope_too_large_to_publish_is_a_violation() -> None:
+    commits = tuple(Commit("shop/checkout", f"{n:040x}", NOW) for n in range(500))
+    small = ready(items=(item("A", commits=commits),))
+    assert events.size_violations(events.release_scoped(small, NOW)) == []
+    large = ready(items=tuple(item(f"I{n}", commits=commits) for n in range(90)))
+    [violation] = events.size_violations(events.release_scoped(large, NOW))
+    assert violation.rule == "event_size"
+    assert violation.data["bytes"] > violation.data["limit"] == 5 * 1024 * 1024
 
 
 def test_released_dependencies_of_other_releases_are_satisfied() -> None:

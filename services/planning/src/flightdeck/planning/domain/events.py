@@ -8,6 +8,7 @@ from datetime import datetime
 
 from flightdeck.events.catalogue import planning
 from flightdeck.planning.domain.calendar import Blackout
+from flightdeck.planning.domain.errors import Violation
 from flightdeck.planning.domain.model import Release, Signoff
 
 
@@ -28,6 +29,24 @@ def release_scoped(release: Release, scoped_at: datetime) -> planning.ReleaseSco
         scoped_at=scoped_at,
     )
     return planning.ReleaseScoped.model_validate(fields, from_attributes=True)
+
+
+LARGEST_EVENT_BYTES = 5 * 1024 * 1024
+"""Events stay under 5 MiB (`flightdeck.events.kafka`: the broker takes up to 8 MiB and sets
+a larger record aside, unpublished)."""
+
+
+def size_violations(event: planning.ReleaseScoped) -> list[Violation]:
+    """The scope as ReleaseScoped would be too large to publish: items and commits pile up
+    across requests, each within the body limit."""
+    size = len(event.model_dump_json().encode())
+    if size <= LARGEST_EVENT_BYTES:
+        return []
+    detail = (
+        f"the scope is {size:,} bytes as ReleaseScoped, over the {LARGEST_EVENT_BYTES:,} an "
+        "event may carry: remove items or commits"
+    )
+    return [Violation("event_size", detail, {"bytes": size, "limit": LARGEST_EVENT_BYTES})]
 
 
 def _fields(value: object, **renamed: object) -> dict[str, object]:

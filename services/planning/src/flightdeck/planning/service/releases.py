@@ -196,13 +196,17 @@ async def freeze_scope(
             if overlapping
             else None
         )
-        broken = scope.violations(release, foreign, overlapping, free)
+        after = scope.scoped(release, now)
+        event = integration.release_scoped(after, now)
+        broken = [
+            *scope.violations(release, foreign, overlapping, free),
+            *integration.size_violations(event),
+        ]
         if broken:
             raise RulesBroken(
                 f"release {release.id} cannot be scoped: {len(broken)} rule(s) broken", broken
             )
-        after = scope.scoped(release, now)
-        return after, [integration.release_scoped(after, now)]
+        return after, [event]
 
     return await _change(uow, release_id, if_match, change)
 
