@@ -92,6 +92,9 @@ def test_bad_rules_and_zones_are_reported() -> None:
         assert [e.location for e in errors] == ["body.rrule"], rule
     errors = blackout_errors(end, start, "Mars/Olympus", None)
     assert [e.location for e in errors] == ["body.ends_at", "body.timezone"]
+    # 200 characters, 400 bytes: longer than a file name may be, not a crash.
+    errors = blackout_errors(start, end, "é" * 200, None)
+    assert [e.location for e in errors] == ["body.timezone"]
 
 
 def test_conflicts_and_next_free_start_skip_adjacent_occurrences() -> None:

@@ -83,7 +83,7 @@ def zone_errors(timezone: str, location: str = "body.timezone") -> list[InputErr
     """The error for a time zone that does not exist, if it does not."""
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         return [InputError(location, f"unknown IANA time zone {timezone!r}", "timezone")]
     return []
 
