@@ -89,6 +89,7 @@ def test_business_hours_are_local() -> None:
     [
         {"timezone": "Mars/Olympus_Mons"},
         {"timezone": "../etc/passwd"},
+        {"timezone": "Europe/" + "x" * 300},  # too long for a file name: OSError, not a 500
         {"ends_at": FRIDAYS.starts_at},
     ],
 )
@@ -96,6 +97,11 @@ def test_a_blackout_governance_cannot_compute_with_is_refused(changes: dict[str,
     # Stored, it would break every later risk score and conflicts question.
     with pytest.raises(ValueError, match="blackout b1"):
         replace(FRIDAYS, **changes)
+
+
+def test_business_hours_in_a_zone_name_too_long_for_a_file_is_invalid() -> None:
+    with pytest.raises(ValueError, match="unknown IANA time zone"):
+        BusinessHours(timezone="Europe/" + "x" * 300)
 
 
 def test_rules_repeating_more_often_than_hourly_count_as_their_first_period() -> None:

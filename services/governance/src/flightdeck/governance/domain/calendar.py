@@ -36,7 +36,7 @@ class Blackout:
     def __post_init__(self) -> None:
         try:
             ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long
             zone = self.timezone
             raise ValueError(f"blackout {self.id}: unknown IANA time zone {zone!r}") from exc
         if self.ends_at <= self.starts_at:

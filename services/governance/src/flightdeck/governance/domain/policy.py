@@ -115,7 +115,7 @@ class BusinessHours(_Strict):
     def _known_zone(cls, name: str) -> str:
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long
             raise ValueError(f"unknown IANA time zone {name!r}") from exc
         return name
 
