@@ -91,6 +91,7 @@ async def test_items_reject_bad_input_together(api: Planning) -> None:
         body = assert_problem(await client.post(url, json=line, headers=api.releaser), 422)
         assert [e["location"] for e in body["errors"]] == ["body.title"], title
     assert len((await api.get(release["id"]))["items"]) == 1
+    await api.item(release["id"], title="ß" * 200)  # 400 characters once case-folded
 
 
 async def test_a_batch_with_a_cycle_is_refused_whole(api: Planning) -> None:

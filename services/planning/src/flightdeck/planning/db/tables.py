@@ -21,6 +21,8 @@ metadata = MetaData()
 
 ID = 64
 NAME = 200
+FOLDED = 3 * NAME
+"""A case-folded name: folding may turn one character into three ("ΐ")."""
 
 
 def _release_ref(*, primary_key: bool = False) -> Column[str]:
@@ -77,7 +79,7 @@ items = Table(
     _release_ref(),
     Column("kind", String(16), nullable=False),
     Column("title", String(NAME), nullable=False),
-    Column("title_key", String(NAME), nullable=False),
+    Column("title_key", String(FOLDED), nullable=False),
     Column("priority", Integer, nullable=False),
     Column("regulatory", Boolean, nullable=False),
     Column("depends_on", JSON, nullable=False),
