@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from flightdeck.kit.pagination import encode_cursor
 from flightdeck.kit.testing import Tokens
 from tests.metrics import scenario
 from tests.metrics.integration.test_dora_scenario import OFFLINE, feed
@@ -185,6 +186,45 @@ async def test_bad_input_is_a_422_problem(
     body = response.json()
     if location is not None:
         assert location in [error["location"] for error in body["errors"]]
+
+
+EARLY = "0001-01-02T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "location"),
+    [
+        # Before 1970 or after 3000: the default `from` (and month arithmetic) overflowed: 500.
+        ("/dora", {"to": EARLY}, "query.to"),
+        ("/dora", {"from": EARLY, "to": "9999-12-31T00:00:00Z"}, "query.from"),
+        ("/export/deployments.csv", {"to": EARLY}, "query.to"),
+        ("/value-stream", {"to": EARLY}, "query.to"),
+        ("/events", {"from": EARLY}, "query.from"),
+        # A thousand years of weeks took half a minute to answer.
+        ("/dora", {"from": "1970-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z", "bucket": "week"},
+         "query.bucket"),
+        # The event log's window is checked like the others (it answered an empty page).
+        ("/events", {"from": "2026-03-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "query.from"),
+        # Cursor keys beyond 64 bits reached the database: 500.
+        ("/dora/deployments", {"cursor": encode_cursor(2**64 - 1, "x")}, None),
+        ("/events", {"cursor": encode_cursor(2**64 - 1)}, None),
+    ],
+)  # fmt: skip
+async def test_windows_and_cursors_out_of_range_are_422(
+    client: Any, viewer: dict[str, str], path: str, params: dict[str, str], location: str | None
+) -> None:
+    response = await client.get(path, params=params, headers=viewer)
+    assert response.status_code == 422, response.text
+    if location is not None:
+        assert location in [error["location"] for error in response.json()["errors"]]
+
+
+async def test_a_missing_from_never_reaches_before_1970(
+    client: Any, viewer: dict[str, str]
+) -> None:
+    response = await client.get("/dora", params={"to": "1970-01-02T00:00:00Z"}, headers=viewer)
+    assert response.status_code == 200, response.text
+    assert response.json()["window"]["from"] == "1970-01-01T00:00:00Z"
 
 
 async def test_several_errors_are_listed_together(client: Any, viewer: dict[str, str]) -> None:

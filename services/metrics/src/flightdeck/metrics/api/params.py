@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Query
@@ -13,13 +13,24 @@ from flightdeck.events.catalogue.common import EnvironmentTier
 from flightdeck.events.types import UtcDatetime
 from flightdeck.kit.deps import Ctx
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
-from flightdeck.kit.problems import invalid
+from flightdeck.kit.problems import Problem, invalid
 from flightdeck.metrics.domain.dora import Bucket, Filters, Window
 from flightdeck.metrics.domain.instants import to_us
 
 DEFAULT_SPAN = timedelta(days=90)
-MAX_DAY_BUCKETS_SPAN = timedelta(days=5 * 366)
-"""Day buckets over more than five years would be too many rows for anyone to read."""
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+"""Windows lie within [EARLIEST, LATEST]: outside it calendar arithmetic on the buckets would
+overflow, and no event of ours is there."""
+MAX_SERIES_SPANS = {
+    Bucket.DAY: (timedelta(days=5 * 366), "five years"),
+    Bucket.WEEK: (timedelta(days=50 * 366), "50 years"),
+    Bucket.MONTH: (timedelta(days=200 * 366), "200 years"),
+}
+"""The longest window each bucket size takes: at most a few thousand buckets (day buckets
+over more than five years would be too many rows for anyone to read)."""
+MAX_KEY = 2**63 - 1
+"""Cursor keys are 64-bit signed integers in the database."""
 
 R = TypeVar("R")
 V = TypeVar("V")
@@ -40,25 +51,62 @@ class Period:
         return Window(to_us(self.start), to_us(self.end))
 
 
-def period(
-    context: Ctx,
-    start: Annotated[
-        UtcDatetime | None,
-        Query(alias="from", description="RFC 3339 with offset; default to minus 90 days"),
-    ] = None,
-    end: Annotated[
-        UtcDatetime | None, Query(alias="to", description="RFC 3339 with offset; default now")
-    ] = None,
-) -> Period:
-    """The `from`/`to` window; 422 when `from` is after `to`."""
-    end = end or context.clock()
-    start = start or end - DEFAULT_SPAN
-    if start > end:
-        raise invalid(
-            "from must not be after to",
-            [{"location": "query.from", "message": "from is after to", "type": "window_order"}],
+def _window_errors(start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
+    """What is wrong with a `from`/`to` pair (either may be missing)."""
+    errors = [
+        {
+            "location": f"query.{name}",
+            "message": f"{name} must lie between 1970-01-01 and 3000-01-01 (UTC)",
+            "type": "out_of_range",
+        }
+        for name, moment in (("from", start), ("to", end))
+        if moment is not None and not EARLIEST <= moment <= LATEST
+    ]
+    if not errors and start is not None and end is not None and start > end:
+        errors.append(
+            {"location": "query.from", "message": "from is after to", "type": "window_order"}
         )
+    return errors
+
+
+def _check_window(start: datetime | None, end: datetime | None) -> None:
+    errors = _window_errors(start, end)
+    if errors:
+        raise invalid(errors[-1]["message"] if len(errors) == 1 else "invalid window", errors)
+
+
+FromQuery = Annotated[
+    UtcDatetime | None,
+    Query(alias="from", description="RFC 3339 with offset, inclusive; default to minus 90 days"),
+]
+ToQuery = Annotated[
+    UtcDatetime | None,
+    Query(alias="to", description="RFC 3339 with offset, exclusive; default now"),
+]
+
+
+def period(context: Ctx, start: FromQuery = None, end: ToQuery = None) -> Period:
+    """The `[from, to)` window; 422 when `from` is after `to` or either lies outside
+    1970..3000. A missing `from` is 90 days before `to` (not before 1970)."""
+    _check_window(start, end)
+    end = end or context.clock()
+    start = start or max(end - DEFAULT_SPAN, EARLIEST)
+    _check_window(start, end)
     return Period(start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """An optional `[from, to)` (the event log's filter)."""
+
+    start: datetime | None
+    end: datetime | None
+
+
+def bounds(start: FromQuery = None, end: ToQuery = None) -> Bounds:
+    """`from`/`to` without defaults; the same 422s as `period`."""
+    _check_window(start, end)
+    return Bounds(start, end)
 
 
 def filters(
@@ -82,8 +130,12 @@ class PageRequest:
     limit: int
 
     def key(self, *types: type) -> list[Any] | None:
-        """The sort key held by the cursor (422 when it is not one of ours)."""
-        return decode_cursor(self.cursor, *types)
+        """The sort key held by the cursor (422 when it is not one of ours, or holds an
+        integer no database column can)."""
+        key = decode_cursor(self.cursor, *types)
+        if key is not None and any(isinstance(p, int) and abs(p) > MAX_KEY for p in key):
+            raise Problem(422, "cursor is not valid", slug="invalid-cursor")
+        return key
 
     def page(
         self, rows: Sequence[R], view: Callable[[R], V], key: Callable[[R], tuple[Any, ...]]
@@ -106,14 +158,17 @@ def page(
 
 
 def check_bucket(bucket: Bucket, chosen: Period) -> None:
-    """422 for day buckets over more than five years."""
-    if bucket is Bucket.DAY and chosen.end - chosen.start > MAX_DAY_BUCKETS_SPAN:
+    """422 for a series of too many buckets (day buckets over more than five years)."""
+    if bucket is Bucket.NONE:
+        return
+    longest, said = MAX_SERIES_SPANS[bucket]
+    if chosen.end - chosen.start > longest:
         raise invalid(
-            "bucket=day is limited to windows of five years",
+            f"bucket={bucket.value} is limited to windows of {said}",
             [
                 {
                     "location": "query.bucket",
-                    "message": "window too long for day buckets",
+                    "message": f"window too long for {bucket.value} buckets",
                     "type": "too_many_buckets",
                 }
             ],
@@ -123,3 +178,4 @@ def check_bucket(bucket: Bucket, chosen: Period) -> None:
 Chosen = Annotated[Period, Depends(period)]
 Filtered = Annotated[Filters, Depends(filters)]
 Paged = Annotated[PageRequest, Depends(page)]
+Bounded = Annotated[Bounds, Depends(bounds)]

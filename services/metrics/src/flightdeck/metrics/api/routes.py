@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from flightdeck.events.types import UtcDatetime
 from flightdeck.kit.deps import Admin, Ctx, Viewer
 from flightdeck.kit.pagination import Page
 from flightdeck.kit.problems import not_found
 from flightdeck.metrics.api import export
 from flightdeck.metrics.api.params import (
     BenchmarkYear,
+    Bounded,
     Chosen,
     Filtered,
     Paged,
@@ -138,15 +138,14 @@ async def logged_events(
     context: Ctx,
     _caller: Viewer,
     paging: Paged,
+    bounds: Bounded,
     types: Annotated[list[str] | None, Query(alias="type", description="CloudEvents types")] = None,
     subject: str | None = None,
     correlation_id: str | None = None,
-    start: Annotated[UtcDatetime | None, Query(alias="from")] = None,
-    end: Annotated[UtcDatetime | None, Query(alias="to")] = None,
 ) -> Page[EventView]:
     """The event log, oldest first."""
     after = paging.key(int)
-    query = EventQuery(tuple(types or ()), subject, correlation_id, start, end)
+    query = EventQuery(tuple(types or ()), subject, correlation_id, bounds.start, bounds.end)
     async with context.reader.connect() as conn:
         rows = await queries.event_page(conn, query, _seq(after), paging.limit + 1)
     return paging.page(rows, EventView.of, lambda row: (row["seq"],))
