@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from flightdeck.planning.api.views import ReleaseView
 from flightdeck.planning.db import tables
+from flightdeck.planning.db.repositories import Releases
 from tests.planning.integration.support import (
     COMMIT,
     RELEASE,
@@ -261,3 +264,28 @@ async def test_unknown_release_is_404(api: Planning) -> None:
     client = api.client
     assert_problem(await client.get("/releases/nope", headers=api.viewer), 404)
     assert_problem(await api.scope("nope"), 404)
+
+
+async def test_a_release_is_read_as_of_one_moment(
+    api: Planning, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A known issue is committed between the read of the release row and of its parts.
+    rid = (await api.plan())["id"]
+    issue = {"title": "Slow receipts", "workaround": "Reload", "impact": "Few users."}
+    read_rows = Releases._rows
+    interleaved: list[int] = []
+
+    async def rows(self: Releases, table: Any, *args: Any) -> Any:
+        if table is tables.known_issues and not interleaved:
+            interleaved.append(0)  # once: the write below reads the release too
+            url = f"/releases/{rid}/known-issues"
+            added = await api.client.post(url, json=issue, headers=api.releaser)
+            interleaved[0] = added.status_code
+        return await read_rows(self, table, *args)
+
+    monkeypatch.setattr(Releases, "_rows", rows)
+    read = await api.get(rid)
+    assert interleaved == [201]
+    assert (read["resource_version"], read["known_issues"]) == (1, [])  # not half of version 2
+    monkeypatch.undo()
+    assert len((await api.get(rid))["known_issues"]) == 1

@@ -26,8 +26,14 @@ __all__ = [
 
 
 async def release(reader: AsyncEngine, release_id: str) -> Release:
-    """The whole release; NotFound when it does not exist."""
+    """The whole release as of one moment; NotFound when it does not exist.
+
+    It is read with one query per table; on PostgreSQL they share a snapshot (REPEATABLE
+    READ), or a change committed between them would show, say, three rejections beside the
+    resource version of two (SQLite's read transaction is one snapshot already)."""
     async with reader.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="REPEATABLE READ")
         found = await Releases(conn).get(release_id)
     if found is None:
         raise NotFound("release", release_id)
