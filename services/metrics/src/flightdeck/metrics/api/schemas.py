@@ -126,8 +126,24 @@ class CommitView(BaseModel):
     authored_at: datetime
     merged_at: datetime | None
     counted: bool
-    """Whether this deployment was the commit's first in the tier (its lead time counts)."""
+    """Whether the commit enters `lead_time.n` here: this deployment is its first in the tier
+    and its lead time (from the chosen start) is known and positive."""
     lead_time_seconds: float | None
+    """At the commit's first deployment in the tier (shown even when not positive); null
+    elsewhere, or without a merge time when lead time starts at the merge."""
+
+    @classmethod
+    def of(cls, row: dict[str, Any], *, first: bool) -> CommitView:
+        """One commit of a deployment; `first`: the deployment is the commit's first."""
+        lead = row["lead_us"] if first else None
+        return cls(
+            repo=row["repo"],
+            sha=row["sha"],
+            authored_at=from_us(row["authored_us"]),
+            merged_at=_time(row["merged_us"]),
+            counted=lead is not None and lead > 0,
+            lead_time_seconds=_seconds(lead),
+        )
 
 
 class AttributionView(BaseModel):
@@ -170,17 +186,7 @@ class DeploymentView(BaseModel):
             failed=d["failure_rule"] is not None,
             failures=[AttributionView(**a) for a in row.failures],
             commits=[
-                CommitView(
-                    repo=c["repo"],
-                    sha=c["sha"],
-                    authored_at=from_us(c["authored_us"]),
-                    merged_at=_time(c["merged_us"]),
-                    counted=c["counted_in"] == d["deployment_id"],
-                    lead_time_seconds=_seconds(c["lead_us"])
-                    if c["counted_in"] == d["deployment_id"]
-                    else None,
-                )
-                for c in row.commits
+                CommitView.of(c, first=c["counted_in"] == d["deployment_id"]) for c in row.commits
             ],
         )
 

@@ -1,0 +1,189 @@
+"""Small hand-computed cases at the edges of the DORA definitions, through HTTP: a window not
+aligned to weeks that crosses a month, its inclusive start and exclusive end, partial days, a
+commit deployed twice, a rollback carrying commits, negative and missing lead times, a 24 h
+boundary, an empty window and a single deployment; and the drill-down rows that explain them.
+
+Service `svc` (team `t1`, declared) in `prod`. Times in 2026 (UTC):
+- D1 Wed Jan 28 11:59 (one minute before the window)
+- D2 Wed Jan 28 12:00 (the window's first instant): a, authored 10:00 (7200 s)
+- D3 Sat Jan 31 23:00: b, authored 24 h earlier, merged Jan 31 22:00; a again (not counted)
+- D4 Sun Feb 1 01:00: rollback (of D3), carrying c (a rollback deploys no commits)
+- D5 Mon Feb 2 00:00: c authored Jan 31 22:00 (26 h: its first non-rollback deployment),
+  d authored after the deployment (negative, excluded), e authored Feb 1 23:50 (600 s)
+- D6 Wed Feb 4 12:00 (the window's end: not in it)
+- HX unnamed, detected Feb 1 00:30: 24 h rule -> D3 (D3 also has the rollback rule, which
+  comes first); recovered by D4 at 01:00 (1800 s)
+- HY unnamed, detected Feb 3 00:00, exactly 24 h after D5 -> D5 (window_24h); restored 02:00
+  (7200 s), before D6
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from flightdeck.kit.testing import Tokens
+from tests.metrics.integration.test_dora_scenario import OFFLINE, blocks, feed
+from tests.metrics.scenario import commit, finished, health_failed, restored
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+WINDOW = {"from": "2026-01-28T12:00:00Z", "to": "2026-02-04T12:00:00Z"}
+
+
+def t(month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+
+def events() -> list[Any]:
+    a, c = commit("a", t(1, 28, 10)), commit("c", t(1, 31, 22))
+    return [
+        finished("D1", "svc", t(1, 28, 11, 59), [commit("z", t(1, 27))], team="t1"),
+        finished("D2", "svc", t(1, 28, 12), [a], team="t1"),
+        finished("D3", "svc", t(1, 31, 23), [commit("b", t(1, 30, 23), t(1, 31, 22)), a],
+                 team="t1"),
+        finished("D4", "svc", t(2, 1, 1), [c], team="t1", rollback=True),
+        finished("D5", "svc", t(2, 2), [c, commit("d", t(2, 2, 1)), commit("e", t(2, 1, 23, 50))],
+                 team="t1"),
+        finished("D6", "svc", t(2, 4, 12), [commit("f", t(2, 4))], team="t1"),
+        health_failed("HX", "svc", t(2, 1, 0, 30)),
+        health_failed("HY", "svc", t(2, 3)),
+        restored("HY", "svc", t(2, 3, 2)),
+    ]  # fmt: skip
+
+
+@pytest.fixture
+async def client(start_service: Any) -> AsyncIterator[Any]:
+    async with start_service("metrics", **OFFLINE) as running:
+        await feed(running, events(), batch=3)
+        yield running
+
+
+async def get(client: Any, tokens: Tokens, path: str, **params: Any) -> Any:
+    response = await client.get(path, params=params, headers=tokens.headers("ana", "viewer"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def nulls(n: int = 0) -> dict[str, Any]:
+    return {"n": n, "p50_seconds": None, "p75_seconds": None, "p90_seconds": None, "tier": None}
+
+
+async def test_window_not_aligned_to_weeks(client: Any, tokens: Tokens) -> None:
+    body = await get(client, tokens, "/dora", **WINDOW)
+    # D2 D3 D4 D5 (D1 before, D6 at the exclusive end): 4 in 7 days. ISO weeks overlapping the
+    # window: Mon Jan 26 (deploy dates Jan 28, 31, Feb 1: 3), Mon Feb 2 (Feb 2: 1): median 2
+    # (high). Months: January (28, 31: 2), February (1, 2: 2): median 2.
+    # Lead (authored): a 7200, b 86400, c 93600, e 600 -> 600 7200 86400 93600:
+    # p50 x[1.5] = 46800, p75 x[2.25] = 88200, p90 x[2.7] = 91440; < 1 day: elite.
+    # Failed: D3 (rollback rule), D5 (24 h rule): 2 of 4, low. Recovery 1800, 7200:
+    # p50 4500, p75 5850, p90 6660 (high). Rework: D4, 1 of 4.
+    assert blocks(body) == {
+        "deployment_frequency": {
+            "count": 4,
+            "per_day": pytest.approx(4 / 7),
+            "deploy_days_per_week_median": 2.0,
+            "deploy_days_per_month_median": 2.0,
+            "tier": "high",
+        },
+        "lead_time": {
+            "n": 4,
+            "p50_seconds": 46800.0,
+            "p75_seconds": 88200.0,
+            "p90_seconds": pytest.approx(91440.0),
+            "tier": "elite",
+        },
+        "change_failure_rate": {"numerator": 2, "denominator": 4, "value": 0.5, "tier": "low"},
+        "recovery_time": {
+            "n": 2,
+            "open": 0,
+            "p50_seconds": 4500.0,
+            "p75_seconds": 5850.0,
+            "p90_seconds": 6660.0,
+            "tier": "high",
+        },
+        "rework_rate": {"numerator": 1, "denominator": 4, "value": 0.25},
+    }
+    # 2021 cut-offs: a median lead time of 13 h is not under an hour: high.
+    older = await get(client, tokens, "/dora", benchmark="2021", **WINDOW)
+    assert older["lead_time"]["tier"] == "high"
+    # From merged: only b has a merge time (3600 s).
+    merged = await get(client, tokens, "/dora", lead_time_start="merged", **WINDOW)
+    assert merged["lead_time"] == {
+        "n": 1,
+        "p50_seconds": 3600.0,
+        "p75_seconds": 3600.0,
+        "p90_seconds": 3600.0,
+        "tier": "elite",
+    }
+
+
+async def test_week_and_month_buckets_clip_to_the_window(client: Any, tokens: Tokens) -> None:
+    weekly = (await get(client, tokens, "/dora", bucket="week", **WINDOW))["series"]
+    # Jan 26 week: D2 D3 D4 over [Jan 28 12:00, Feb 2) = 4.5 days; Feb 2 week: D5 over 2.5.
+    assert [b["bucket_start"] for b in weekly] == ["2026-01-26T00:00:00Z", "2026-02-02T00:00:00Z"]
+    assert [b["deployment_frequency"]["count"] for b in weekly] == [3, 1]
+    assert [b["deployment_frequency"]["per_day"] for b in weekly] == [3 / 4.5, 1 / 2.5]
+    assert [b["change_failure_rate"]["numerator"] for b in weekly] == [1, 1]
+    assert [b["recovery_time"]["n"] for b in weekly] == [1, 1]  # HX Feb 1, HY Feb 3
+    assert [b["lead_time"]["n"] for b in weekly] == [2, 2]  # a b | c e
+    monthly = (await get(client, tokens, "/dora", bucket="month", **WINDOW))["series"]
+    assert [b["bucket_start"] for b in monthly] == ["2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"]
+    assert [b["deployment_frequency"]["count"] for b in monthly] == [2, 2]  # D2 D3 | D4 D5
+
+
+async def test_an_empty_window_has_nulls_not_zeros(client: Any, tokens: Tokens) -> None:
+    body = await get(client, tokens, "/dora", **{"from": "2026-03-02T00:00:00Z",
+                                                  "to": "2026-03-09T00:00:00Z"})  # fmt: skip
+    assert blocks(body) == {
+        "deployment_frequency": {
+            "count": 0,
+            "per_day": 0.0,
+            "deploy_days_per_week_median": 0.0,
+            "deploy_days_per_month_median": 0.0,
+            "tier": "low",
+        },
+        "lead_time": nulls(),
+        "change_failure_rate": {"numerator": 0, "denominator": 0, "value": None, "tier": None},
+        "recovery_time": {**nulls(), "open": 0},
+        "rework_rate": {"numerator": 0, "denominator": 0, "value": None},
+    }
+
+
+async def test_a_single_deployment(client: Any, tokens: Tokens) -> None:
+    # One hour around D2 only: 1 in 1/24 day; every percentile of one value is that value.
+    body = await get(client, tokens, "/dora", **{"from": "2026-01-28T11:30:00Z",
+                                                  "to": "2026-01-28T12:30:00Z"})  # fmt: skip
+    assert body["deployment_frequency"]["count"] == 2  # D1 11:59 and D2 12:00
+    one = await get(client, tokens, "/dora", **{"from": "2026-01-28T12:00:00Z",
+                                                 "to": "2026-01-28T13:00:00Z"})  # fmt: skip
+    assert one["deployment_frequency"]["count"] == 1
+    assert one["deployment_frequency"]["per_day"] == 24.0
+    assert one["lead_time"] == {"n": 1, "p50_seconds": 7200.0, "p75_seconds": 7200.0,
+                                "p90_seconds": 7200.0, "tier": "elite"}  # fmt: skip
+
+
+async def test_drill_down_reconciles(client: Any, tokens: Tokens) -> None:
+    page = await get(client, tokens, "/dora/deployments", **WINDOW)
+    rows = {row["deployment_id"]: row for row in page["items"]}
+    assert list(rows) == ["D2", "D3", "D4", "D5"]
+    counted = {
+        c["sha"]: c["lead_time_seconds"]
+        for row in rows.values()
+        for c in row["commits"]
+        if c["counted"]
+    }
+    # `counted` means: enters lead_time.n (d is first deployed by D5, at a negative lead time).
+    assert counted == {"a": 7200.0, "b": 86400.0, "c": 93600.0, "e": 600.0}
+    d = next(c for c in rows["D5"]["commits"] if c["sha"] == "d")
+    assert d["lead_time_seconds"] == -3600.0
+    assert [c["counted"] for c in rows["D4"]["commits"]] == [False]  # a rollback's commit
+    assert {k: r["failure_rule"] for k, r in rows.items()} == {
+        "D2": None, "D3": "rollback", "D4": None, "D5": "window_24h",
+    }  # fmt: skip
+    merged = await get(client, tokens, "/dora/deployments", lead_time_start="merged", **WINDOW)
+    counted_merged = [c["sha"] for row in merged["items"] for c in row["commits"] if c["counted"]]
+    assert counted_merged == ["b"]  # the others have no merge time: not in lead_time.n
