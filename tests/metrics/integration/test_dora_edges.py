@@ -19,6 +19,8 @@ Service `svc` (team `t1`, declared) in `prod`. Times in 2026 (UTC):
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -187,3 +189,18 @@ async def test_drill_down_reconciles(client: Any, tokens: Tokens) -> None:
     merged = await get(client, tokens, "/dora/deployments", lead_time_start="merged", **WINDOW)
     counted_merged = [c["sha"] for row in merged["items"] for c in row["commits"] if c["counted"]]
     assert counted_merged == ["b"]  # the others have no merge time: not in lead_time.n
+
+
+async def test_csv_cells_never_start_a_formula(client: Any, tokens: Tokens) -> None:
+    sneaky = finished("=HYPERLINK(1)", "@svc", t(3, 2), [commit("-1", t(3, 1))], team="+t")
+    await feed(client, [sneaky])
+    response = await client.get(
+        "/export/deployments.csv",
+        params={"from": "2026-03-02T00:00:00Z", "to": "2026-03-03T00:00:00Z"},
+        headers=tokens.headers("ana", "viewer"),
+    )
+    row = next(csv.DictReader(io.StringIO(response.text)))
+    assert (row["deployment_id"], row["service"], row["team"], row["sha"]) == (
+        "'=HYPERLINK(1)", "'@svc", "'+t", "'-1",
+    )  # fmt: skip
+    assert row["lead_time_seconds"] == "86400.0"
