@@ -83,8 +83,7 @@ async def deployment_lines(
         if not rows:
             return
         yield _csv(line for row in rows for line in _deployment_rows(DeploymentView.of(row)))
-        last = rows[-1].deployment
-        after = (last["finished_us"], last["deployment_id"])
+        after = rows[-1].key
 
 
 async def failure_lines(

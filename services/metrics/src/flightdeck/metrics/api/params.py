@@ -137,6 +137,21 @@ class PageRequest:
             raise Problem(422, "cursor is not valid", slug="invalid-cursor")
         return key
 
+    @property
+    def fetch(self) -> int:
+        """How many rows to read: one more than the limit, to know whether a page follows."""
+        return self.limit + 1
+
+    def time_key(self) -> tuple[int, str] | None:
+        """The (time, id) key of a drill-down cursor."""
+        parts = self.key(int, str)
+        return (parts[0], parts[1]) if parts else None
+
+    def seq_key(self) -> int | None:
+        """The sequence number of an event-log cursor."""
+        parts = self.key(int)
+        return int(parts[0]) if parts else None
+
     def page(
         self, rows: Sequence[R], view: Callable[[R], V], key: Callable[[R], tuple[Any, ...]]
     ) -> Page[V]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
@@ -58,15 +58,9 @@ async def counted_deployments(
     context: Ctx, _caller: Viewer, chosen: Chosen, filters: Filtered, paging: Paged
 ) -> Page[DeploymentView]:
     """The deployments behind `/dora`, with commits, lead times and failure attribution."""
-    after = paging.key(int, str)
-    rows = await reports.deployments(
-        context.reader, chosen.window, filters, _key(after), paging.limit + 1
-    )
-    return paging.page(
-        rows,
-        DeploymentView.of,
-        lambda row: (row.deployment["finished_us"], row.deployment["deployment_id"]),
-    )
+    after = paging.time_key()
+    rows = await reports.deployments(context.reader, chosen.window, filters, after, paging.fetch)
+    return paging.page(rows, DeploymentView.of, lambda row: row.key)
 
 
 @router.get("/dora/failures")
@@ -74,19 +68,9 @@ async def attributed_failures(
     context: Ctx, _caller: Viewer, chosen: Chosen, filters: Filtered, paging: Paged
 ) -> Page[FailureView]:
     """The failures behind `/dora`, with their deployment, rule and recovery time."""
-    after = paging.key(int, str)
-    rows = await reports.failures(
-        context.reader, chosen.window, filters, _key(after), paging.limit + 1
-    )
+    after = paging.time_key()
+    rows = await reports.failures(context.reader, chosen.window, filters, after, paging.fetch)
     return paging.page(rows, FailureView.of, lambda row: (row["occurred_us"], row["failure_id"]))
-
-
-def _key(parts: list[Any] | None) -> tuple[int, str] | None:
-    return (parts[0], parts[1]) if parts else None
-
-
-def _seq(parts: list[Any] | None) -> int | None:
-    return int(parts[0]) if parts else None
 
 
 @router.get("/export/deployments.csv")
@@ -144,10 +128,9 @@ async def logged_events(
     correlation_id: str | None = None,
 ) -> Page[EventView]:
     """The event log, oldest first."""
-    after = paging.key(int)
     query = EventQuery(tuple(types or ()), subject, correlation_id, bounds.start, bounds.end)
     async with context.reader.connect() as conn:
-        rows = await queries.event_page(conn, query, _seq(after), paging.limit + 1)
+        rows = await queries.event_page(conn, query, paging.seq_key(), paging.fetch)
     return paging.page(rows, EventView.of, lambda row: (row["seq"],))
 
 

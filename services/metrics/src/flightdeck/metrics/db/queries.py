@@ -169,6 +169,11 @@ class DeploymentRow:
     commits: list[dict[str, Any]]
     failures: list[dict[str, Any]]
 
+    @property
+    def key(self) -> tuple[int, str]:
+        """Its sort key: finish time, then id."""
+        return self.deployment["finished_us"], self.deployment["deployment_id"]
+
 
 async def deployment_page(
     conn: AsyncConnection,
