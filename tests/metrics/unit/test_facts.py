@@ -106,3 +106,28 @@ def test_the_bottleneck_is_the_stage_with_the_largest_median() -> None:
     assert medians["scoped_to_change_approved"] == 14.5
     assert medians["deployment_finished_to_verified"] is None
     assert bottleneck == "scoped_to_change_approved"
+
+
+def test_a_milestone_reached_early_makes_its_stage_zero_never_negative() -> None:
+    hour = 3600 * 10**6
+    # The window was already open (hour 1) when the change was approved (hour 3); the
+    # verification (hour 5) came from an earlier deployment than the last finish (hour 6).
+    reached: dict[str, int | None] = {
+        "planned": 0,
+        "scoped": 2 * hour,
+        "change_approved": 3 * hour,
+        "window_opened": 1 * hour,
+        "deployment_started": 4 * hour,
+        "deployment_finished": 6 * hour,
+        "verified": 5 * hour,
+    }
+    spent = Timeline("r", "t", reached).durations()
+    assert spent == {
+        "planned_to_scoped": 7200.0,
+        "scoped_to_change_approved": 3600.0,
+        "change_approved_to_window_opened": 0.0,
+        "window_opened_to_deployment_started": 3600.0,  # from the approval
+        "deployment_started_to_deployment_finished": 7200.0,
+        "deployment_finished_to_verified": 0.0,
+    }
+    assert sum(v for v in spent.values() if v is not None) == 6 * 3600.0

@@ -11,7 +11,10 @@ Matching rules:
 - window opened: on the release's target environment, the earliest window opened at or after
   the milestone before it (approved, else scoped, else planned) and at or before the first
   deployment start; failing that, the latest window opened at or before that start.
-A stage whose start or end is unknown has no duration.
+A stage whose start or end is unknown has no duration. A milestone reached before the one
+before it (a window already open when the change was approved, a verification of an earlier
+deployment) is passed as soon as that one is: its stage takes 0 s, never a negative time, and
+the stages still add up to the whole stream.
 """
 
 from __future__ import annotations
@@ -44,11 +47,26 @@ class Timeline:
     team: str | None
     reached: dict[str, int | None]
 
+    def passed(self) -> dict[str, int | None]:
+        """When each known milestone was passed: when reached, but not before the latest
+        known milestone before it."""
+        latest: int | None = None
+        passed: dict[str, int | None] = {}
+        for name in MILESTONES:
+            at = self.reached.get(name)
+            if at is not None:
+                latest = at if latest is None else max(latest, at)
+                passed[name] = latest
+            else:
+                passed[name] = None
+        return passed
+
     def durations(self) -> dict[str, float | None]:
         """Seconds spent in each stage (null when an end is unknown)."""
+        passed = self.passed()
         spent: dict[str, float | None] = {}
         for stage, (start, end) in zip(STAGES, PAIRS, strict=True):
-            began, ended = self.reached.get(start), self.reached.get(end)
+            began, ended = passed[start], passed[end]
             spent[stage] = (
                 (ended - began) / SECOND_US if began is not None and ended is not None else None
             )
