@@ -65,9 +65,11 @@ class ConsumerRunner:
 
     `handle` must be idempotent (the inbox makes it so): it runs again after a crash between
     its commit and the offset commit. `accepts` filters event types by the `ce_type` header;
-    records of other or unknown types are skipped undecoded. With `batch_handle`, each
-    fetched batch of a partition is handed over at once; when a batch fails, its records are
-    retried one at a time (still through `batch_handle`), so a poison record is isolated.
+    records of other or unknown types are skipped undecoded. With `batch_handle`, the records
+    of every partition one fetch returned are handed over in one call (so the handler must not
+    rely on their order across partitions); offsets are committed only after that call
+    succeeded. When it fails, each record is retried on its own (still through
+    `batch_handle`), partition by partition, so a poison record is isolated.
     The runner also consumes `flightdeck.<group>.retry`, where dead letters are replayed.
     """
 
@@ -225,8 +227,12 @@ class ConsumerRunner:
     ) -> None:
         done: dict[TopicPartition, OffsetAndMetadata] = {}
         try:
-            for tp, records in batches.items():
-                await self._process_partition(tp, records, done)
+            decoded = {
+                tp: await self._decode_all(tp, records, done) for tp, records in batches.items()
+            }
+            if not await self._handle_together(batches, decoded, done):
+                for tp, pending in decoded.items():
+                    await self._handle_one_by_one(tp, batches[tp], pending, done)
         finally:
             # Commit what was handled even when stopping or when dead-lettering failed.
             await self._commit(consumer, done)
@@ -268,12 +274,13 @@ class ConsumerRunner:
             self.lag()
             return
 
-    async def _process_partition(
+    async def _decode_all(
         self,
         tp: TopicPartition,
         records: list[ConsumerRecord],
         done: dict[TopicPartition, OffsetAndMetadata],
-    ) -> None:
+    ) -> list[tuple[ConsumerRecord, Envelope[Any]]]:
+        """A partition's records to handle, decoded; the skipped ones in front count as done."""
         pending: list[tuple[ConsumerRecord, Envelope[Any]]] = []
         for record in records:
             envelope = await self._decode(record)
@@ -282,15 +289,36 @@ class ConsumerRunner:
                     done[tp] = OffsetAndMetadata(record.offset + 1, "")
                 continue
             pending.append((record, envelope))
-        if self._batch_handle is not None and len(pending) > 1:
-            try:
-                await self._batch_handle([envelope for _, envelope in pending])
-            except Exception as exc:
-                log.warning("batch of %d failed (%r); handling one at a time", len(pending), exc)
-            else:
-                self.metrics.handled.labels(tp.topic).inc(len(pending))
-                done[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
-                return
+        return pending
+
+    async def _handle_together(
+        self,
+        batches: dict[TopicPartition, list[ConsumerRecord]],
+        decoded: dict[TopicPartition, list[tuple[ConsumerRecord, Envelope[Any]]]],
+        done: dict[TopicPartition, OffsetAndMetadata],
+    ) -> bool:
+        """Hand every partition's records to the batch handler in one call; whether it did
+        (False: no batch handler, a single record, or the call failed)."""
+        envelopes = [envelope for pending in decoded.values() for _, envelope in pending]
+        if self._batch_handle is None or len(envelopes) < 2:
+            return False
+        try:
+            await self._batch_handle(envelopes)
+        except Exception as exc:
+            log.warning("batch of %d failed (%r); handling one at a time", len(envelopes), exc)
+            return False
+        for tp, pending in decoded.items():
+            self.metrics.handled.labels(tp.topic).inc(len(pending))
+            done[tp] = OffsetAndMetadata(batches[tp][-1].offset + 1, "")
+        return True
+
+    async def _handle_one_by_one(
+        self,
+        tp: TopicPartition,
+        records: list[ConsumerRecord],
+        pending: list[tuple[ConsumerRecord, Envelope[Any]]],
+        done: dict[TopicPartition, OffsetAndMetadata],
+    ) -> None:
         for record, envelope in pending:
             if self._stopping.is_set():
                 raise _Stopping

@@ -1,0 +1,94 @@
+"""The consumer runner with a batch handler: every partition's records of a fetch in one
+call, committed after it; a failing batch falls back to one record at a time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from flightdeck.events.catalogue import DeploymentStarted, ReleasePlanned
+from flightdeck.events.consumer import ConsumerRunner, RetryPolicy
+from flightdeck.events.deadletters import read_dead_letters
+from flightdeck.events.envelope import Envelope
+from flightdeck.events.kafka import KafkaSettings
+from flightdeck.events.testing import eventually, example, publish
+from flightdeck.events.topics import events_topic
+
+TOPICS = [events_topic("planning"), events_topic("executor")]
+
+
+def _events() -> list[Envelope[Any]]:
+    planned = [Envelope(data=example(ReleasePlanned, release_id=f"rel-{n}")) for n in range(30)]
+    started = [Envelope(data=example(DeploymentStarted)) for _ in range(30)]
+    return [*planned, *started]
+
+
+Running = tuple[ConsumerRunner, "asyncio.Task[None]"]
+
+
+async def _drain(running: Running) -> None:
+    runner, task = running
+    runner.stop()
+    await asyncio.wait_for(task, 10)
+
+
+def _start(kafka: KafkaSettings, group: str, batch: Any, **options: Any) -> Running:
+    async def single(envelope: Envelope[Any]) -> None:
+        raise AssertionError("with a batch handler, single records go through it too")
+
+    runner = ConsumerRunner(
+        kafka, group=group, topics=TOPICS, handle=single, batch_handle=batch, **options
+    )
+    return runner, asyncio.create_task(runner.run())
+
+
+async def test_one_call_holds_the_records_of_several_partitions(kafka: KafkaSettings) -> None:
+    events = _events()
+    await publish(kafka, *events)
+    calls: list[list[str]] = []
+
+    async def batch(envelopes: Sequence[Envelope[Any]]) -> None:
+        calls.append([envelope.type for envelope in envelopes])
+
+    runner = _start(kafka, "batches", batch)
+    await eventually(lambda: sum(map(len, calls)) >= len(events), timeout=30)
+    await _drain(runner)
+    assert sum(map(len, calls)) == len(events), "a committed record was delivered again"
+    assert any(len(set(types)) == 2 for types in calls), calls  # both topics in one call
+
+    again: list[str] = []
+
+    async def record(envelopes: Sequence[Envelope[Any]]) -> None:
+        again.extend(envelope.id for envelope in envelopes)
+
+    extra = Envelope(data=example(ReleasePlanned, release_id="rel-late"))
+    await publish(kafka, extra)
+    second = _start(kafka, "batches", record)
+    await eventually(lambda: extra.id in again, timeout=30)
+    await _drain(second)
+    assert again == [extra.id], "the offsets of the batch calls were not committed"
+
+
+async def test_a_failing_batch_is_retried_record_by_record(kafka: KafkaSettings) -> None:
+    events = _events()
+    poison = events[7]
+    await publish(kafka, *events)
+    handled: list[str] = []
+    sizes: list[int] = []
+
+    async def batch(envelopes: Sequence[Envelope[Any]]) -> None:
+        sizes.append(len(envelopes))
+        if any(envelope.id == poison.id for envelope in envelopes):
+            raise ValueError("poison")
+        handled.extend(envelope.id for envelope in envelopes)
+
+    retry = RetryPolicy(max_attempts=2, backoff_base=0.01, backoff_max=0.02)
+    runner = _start(kafka, "poisoned", batch, retry=retry)
+    await eventually(lambda: len(handled) >= len(events) - 1, timeout=30)
+    letters = await read_dead_letters(kafka, "poisoned")
+    await _drain(runner)
+    assert sorted(handled) == sorted(e.id for e in events if e.id != poison.id)
+    assert [letter.event_id for letter in letters] == [poison.id]
+    assert max(sizes) > 1, "never handed a batch"
+    assert 1 in sizes, "never retried a record on its own"
