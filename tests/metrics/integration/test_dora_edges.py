@@ -204,3 +204,20 @@ async def test_csv_cells_never_start_a_formula(client: Any, tokens: Tokens) -> N
         "'=HYPERLINK(1)", "'@svc", "'+t", "'-1",
     )  # fmt: skip
     assert row["lead_time_seconds"] == "86400.0"
+
+
+async def test_a_restoration_stamped_before_the_detection_is_an_immediate_recovery(
+    client: Any, tokens: Tokens
+) -> None:
+    # Monitoring's clock is ten minutes behind validation's: recovery 0 s, not -600 s.
+    await feed(
+        client, [health_failed("HZ", "svc", t(3, 10, 12)), restored("HZ", "svc", t(3, 10, 11, 50))]
+    )
+    day = {"from": "2026-03-10T00:00:00Z", "to": "2026-03-11T00:00:00Z"}
+    body = await get(client, tokens, "/dora", **day)
+    assert body["recovery_time"] == {**nulls(1), "p50_seconds": 0.0, "p75_seconds": 0.0,
+                                     "p90_seconds": 0.0, "tier": "elite", "open": 0}  # fmt: skip
+    rows = (await get(client, tokens, "/dora/failures", **day))["items"]
+    assert [(r["failure_id"], r["recovery_seconds"], r["open"]) for r in rows] == [
+        ("HZ", 0.0, False)
+    ]

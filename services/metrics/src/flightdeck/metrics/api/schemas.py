@@ -223,9 +223,7 @@ class FailureView(BaseModel):
             detected_at=_time(detected),
             recovered_at=_time(recovered),
             recovered_by=row["recovered_by"],
-            recovery_seconds=_seconds(recovered - detected)
-            if recovered is not None and detected is not None
-            else None,
+            recovery_seconds=_seconds(dora.recovery_us(detected, recovered)),
             open=detected is not None and recovered is None,
         )
 

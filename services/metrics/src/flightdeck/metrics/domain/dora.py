@@ -76,6 +76,19 @@ class Recovery:
     detected_us: int
     recovered_us: int | None
 
+    @property
+    def duration_us(self) -> int | None:
+        """How long service was down; a restoration stamped before the detection (clocks
+        apart) counts as immediate (0), never negative. None while open."""
+        return recovery_us(self.detected_us, self.recovered_us)
+
+
+def recovery_us(detected_us: int | None, recovered_us: int | None) -> int | None:
+    """Detection to recovery, at least 0; None when either is unknown."""
+    if detected_us is None or recovered_us is None:
+        return None
+    return max(recovered_us - detected_us, 0)
+
 
 @dataclass(frozen=True, slots=True)
 class DoraInput:
@@ -196,7 +209,7 @@ def figures(window: Window, data: DoraInput, benchmark: Benchmark) -> Figures:
         count, per_day, weekly, monthly, benchmark.frequency_tier(weekly, monthly, per_day)
     )
     failure_rate = ratio(failed, count)
-    recovered = [r.recovered_us - r.detected_us for r in data.recoveries if r.recovered_us]
+    recovered = [r.duration_us for r in data.recoveries if r.duration_us is not None]
     return Figures(
         deployment_frequency=frequency,
         lead_time=spread(data.leads, benchmark, "lead"),
@@ -204,7 +217,7 @@ def figures(window: Window, data: DoraInput, benchmark: Benchmark) -> Figures:
             failed, count, failure_rate, benchmark.failure_rate_tier(failure_rate)
         ),
         recovery_time=spread(recovered, benchmark, "recovery"),
-        recovery_open=sum(1 for r in data.recoveries if r.recovered_us is None),
+        recovery_open=sum(1 for r in data.recoveries if r.duration_us is None),
         rework_rate=Ratio(rework, count, ratio(rework, count)),
     )
 
