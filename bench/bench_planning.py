@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import os
 import random
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +30,7 @@ from sqlalchemy import insert
 
 from bench.harness import Bench, Report, summary_ms
 from flightdeck.events.embedded import free_port
+from flightdeck.kit.app import heap_frozen
 from flightdeck.kit.db import create_engine
 from flightdeck.kit.testing import Tokens, running, test_settings
 from flightdeck.planning import SERVICE_DIR
@@ -208,7 +208,7 @@ async def at_rate(
     call: Callable[[int], Awaitable[httpx.Response | RawResponse]], rate: int, seconds: int
 ) -> list[float]:
     """Latencies of `rate * seconds` requests started on an open-loop schedule."""
-    with quiet_collector():
+    with heap_frozen():
         started = time.perf_counter()
         tasks = []
         for n in range(rate * seconds):
@@ -217,18 +217,6 @@ async def at_rate(
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(timed(lambda n=n: call(n))))  # type: ignore[misc]
         return list(await asyncio.gather(*tasks))
-
-
-@contextlib.contextmanager
-def quiet_collector() -> Iterator[None]:
-    """Keep the bench process's own full collections (its heap holds the datasets it
-    built) out of the latencies it measures."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 async def store_releases(url: str, count: int) -> None:
@@ -368,7 +356,7 @@ async def scope_figures(bench: Bench, report: Report, workdir: Path) -> None:
             await timed(lambda rid=rid: client.get(f"/releases/{rid}"))  # type: ignore[misc]
             for rid in releases
         ]
-        with quiet_collector():
+        with heap_frozen():
             scopes = [
                 await timed(lambda rid=rid: client.post(f"/releases/{rid}/scope"))  # type: ignore[misc]
                 for rid in releases

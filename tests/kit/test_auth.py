@@ -9,10 +9,18 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from flightdeck.cli.main import app
-from flightdeck.kit.auth import Role, TokenStore, create_token, hash_token, revoke_token
+from flightdeck.kit.auth import (
+    Role,
+    TokenStore,
+    create_token,
+    hash_token,
+    read_tokens,
+    revoke_token,
+)
 
 
 def test_tokens_are_stored_hashed_and_map_to_subject_and_roles(tmp_path: Path) -> None:
@@ -109,3 +117,14 @@ def test_the_flightdeck_command_is_installed(tmp_path: Path) -> None:
     )
     assert result.stdout.startswith("fd_")
     assert "dave" in (tmp_path / "t.json").read_text()
+
+
+@pytest.mark.parametrize("subject", ["x" * 101, "two\nlines", " padded", "tab\there"])
+def test_a_subject_services_could_not_record_gets_no_token(tmp_path: Path, subject: str) -> None:
+    path = tmp_path / "tokens.json"
+    result = CliRunner().invoke(
+        app, ["token", "create", "--subject", subject, "--role", "viewer", "--file", str(path)]
+    )
+    assert result.exit_code == 2
+    assert "no token created" in result.output
+    assert not path.exists() or read_tokens(path)["tokens"] == []

@@ -42,7 +42,11 @@ def token_create(
 ) -> None:
     """Create a token and print it once; only its SHA-256 hash is stored."""
     path = _tokens_file(file)
-    token, entry = create_token(path, subject, role)
+    try:
+        token, entry = create_token(path, subject, role)
+    except ValueError as exc:
+        typer.echo(f"no token created: {exc}", err=True)
+        raise typer.Exit(2) from exc
     typer.echo(token)
     typer.echo(
         f"# {entry['id']} for {subject} ({', '.join(entry['roles'])}) stored in {path}", err=True

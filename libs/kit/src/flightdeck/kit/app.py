@@ -72,7 +72,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 await hook(context)
             tasks = _start_tasks(spec, context)
             log.info("%s started on port %d", spec.name, settings.port)
-            with _startup_heap_frozen():
+            with heap_frozen():
                 yield
         finally:
             await _stop(context, tasks)
@@ -237,10 +237,13 @@ async def _housekeeping(context: ServiceContext) -> None:
 
 
 @contextlib.contextmanager
-def _startup_heap_frozen() -> Iterator[None]:
-    """Keep what startup built (modules, schemas, the app) out of the cyclic collector's sight
-    while the service runs: a full collection then scans only what requests allocate, and its
-    pauses drop from tens of milliseconds to a few (measured in the planning benchmark)."""
+def heap_frozen() -> Iterator[None]:
+    """Keep what is on the heap now out of the cyclic collector's sight until the block ends.
+
+    Services run inside it once started (modules, schemas and the app stay put): a full
+    collection then scans only what requests allocate, and its pauses drop from tens of
+    milliseconds to a few (measured in the planning benchmark). Benchmarks use it too.
+    """
     gc.collect()
     gc.freeze()
     try:

@@ -151,6 +151,10 @@ def _parse(document: Any) -> list[_Entry]:
     return entries
 
 
+MAX_SUBJECT_LENGTH = 100
+"""Services store subjects in columns sized for this."""
+
+
 def create_token(
     path: Path, subject: str, roles: Iterable[Role | str]
 ) -> tuple[str, dict[str, Any]]:
@@ -160,6 +164,11 @@ def create_token(
         raise ValueError("a token needs at least one role")
     if not subject.strip():
         raise ValueError("a token needs a subject")
+    if len(subject) > MAX_SUBJECT_LENGTH or not subject.isprintable() or subject != subject.strip():
+        raise ValueError(
+            f"a subject is one line of printable text, at most {MAX_SUBJECT_LENGTH} characters,"
+            " without surrounding blanks (services record it on every change)"
+        )
     token = "fd_" + secrets.token_urlsafe(32)
     entry = {
         "id": "tok_" + secrets.token_hex(6),
