@@ -29,7 +29,6 @@ from flightdeck.metrics.api.schemas import (
     StatusView,
     StreamSummaryView,
 )
-from flightdeck.metrics.db import queries
 from flightdeck.metrics.db.queries import EventQuery
 from flightdeck.metrics.domain.dora import Bucket
 from flightdeck.metrics.service import reports
@@ -129,22 +128,19 @@ async def logged_events(
 ) -> Page[EventView]:
     """The event log, oldest first."""
     query = EventQuery(tuple(types or ()), subject, correlation_id, bounds.start, bounds.end)
-    async with context.reader.connect() as conn:
-        rows = await queries.event_page(conn, query, paging.seq_key(), paging.fetch)
+    rows = await reports.events(context.reader, query, paging.seq_key(), paging.fetch)
     return paging.page(rows, EventView.of, lambda row: (row["seq"],))
 
 
 @router.get("/projections/status")
 async def projection_status(context: Ctx, _caller: Viewer) -> StatusView:
     """Events in the log, the latest event time, projection sizes and consumer lag."""
-    async with context.reader.connect() as conn:
-        events, last = await queries.log_status(conn)
-        counts = await queries.projection_counts(conn)
+    logged = await reports.log_status(context.reader)
     runner = context.runner
     return StatusView(
-        events=events,
-        last_event_time=last,
-        projections=counts,
+        events=logged.events,
+        last_event_time=logged.last_event_time,
+        projections=logged.projections,
         consumer_running=runner is not None and not runner.stopping,
         consumer_lag=runner.lag() if runner is not None else {},
     )

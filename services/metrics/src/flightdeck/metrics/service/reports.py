@@ -1,8 +1,11 @@
-"""Analyst questions: DORA figures, their drill-down rows and the value stream."""
+"""Analyst questions: DORA figures, their drill-down rows, the value stream, the event log and
+its status."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -66,3 +69,27 @@ async def stream_summary(
         found = await milestones.timelines(conn, ids)
     stages, bottleneck = summarise(found)
     return len(found), stages, bottleneck
+
+
+async def events(
+    reader: AsyncEngine, query: queries.EventQuery, after: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """One page of the event log matching `query`, after sequence number `after`."""
+    async with reader.connect() as conn:
+        return await queries.event_page(conn, query, after, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class LogStatus:
+    events: int
+    last_event_time: datetime | None
+    projections: dict[str, int]
+    """Row counts of the main projections."""
+
+
+async def log_status(reader: AsyncEngine) -> LogStatus:
+    """How many events the log holds, the latest event time and the projections' sizes."""
+    async with reader.connect() as conn:
+        events, last = await queries.log_status(conn)
+        counts = await queries.projection_counts(conn)
+    return LogStatus(events, last, counts)
