@@ -42,7 +42,7 @@ def test_percentiles_interpolate_like_percentile_cont() -> None:
 
 
 def test_no_data_gives_nulls_not_zeros() -> None:
-    empty = spread([], BENCHMARKS["2023"], "lead")
+    empty = spread([], BENCHMARKS["2023"].lead_time_tier)
     assert (empty.n, empty.p50_seconds, empty.p90_seconds, empty.tier) == (0, None, None, None)
 
 

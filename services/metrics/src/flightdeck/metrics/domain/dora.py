@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import statistics
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -162,16 +162,14 @@ def percentile(ordered: Sequence[float] | Sequence[int], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def spread(micros: Iterable[int], tier_of: Benchmark | None = None, kind: str = "") -> Spread:
-    """n, p50, p75 and p90 in seconds of durations given in microseconds; nulls when empty."""
+def spread(micros: Iterable[int], tier_of: Callable[[float], str | None] | None = None) -> Spread:
+    """n, p50, p75 and p90 in seconds of durations given in microseconds, and the tier of the
+    median by `tier_of`; nulls when empty."""
     ordered = sorted(micros)
     if not ordered:
         return Spread(0, None, None, None, None)
     p50, p75, p90 = (percentile(ordered, q) / SECOND_US for q in (0.5, 0.75, 0.9))
-    tier = None
-    if tier_of is not None:
-        tier = tier_of.lead_time_tier(p50) if kind == "lead" else tier_of.recovery_tier(p50)
-    return Spread(len(ordered), p50, p75, p90, tier)
+    return Spread(len(ordered), p50, p75, p90, tier_of(p50) if tier_of is not None else None)
 
 
 def ratio(numerator: int, denominator: int) -> float | None:
@@ -212,11 +210,11 @@ def figures(window: Window, data: DoraInput, benchmark: Benchmark) -> Figures:
     recovered = [r.duration_us for r in data.recoveries if r.duration_us is not None]
     return Figures(
         deployment_frequency=frequency,
-        lead_time=spread(data.leads, benchmark, "lead"),
+        lead_time=spread(data.leads, benchmark.lead_time_tier),
         change_failure_rate=Ratio(
             failed, count, failure_rate, benchmark.failure_rate_tier(failure_rate)
         ),
-        recovery_time=spread(recovered, benchmark, "recovery"),
+        recovery_time=spread(recovered, benchmark.recovery_tier),
         recovery_open=sum(1 for r in data.recoveries if r.duration_us is None),
         rework_rate=Ratio(rework, count, ratio(rework, count)),
     )
