@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import get_args
 
 import pytest
 
-from flightdeck.metrics.domain.benchmarks import BENCHMARKS
+from flightdeck.metrics.api.params import BenchmarkYear
+from flightdeck.metrics.domain.benchmarks import BENCHMARKS, DEFAULT_BENCHMARK
 from flightdeck.metrics.domain.dora import (
     Bucket,
     DayCount,
@@ -119,3 +121,8 @@ def test_tier_cut_offs_of_2023() -> None:
     assert benchmark.recovery_tier(3599.0) == "elite"
     assert benchmark.recovery_tier(3600.0) == "high"
     assert benchmark.recovery_tier(None) is None
+
+
+def test_the_api_accepts_exactly_the_benchmark_years_held() -> None:
+    assert set(get_args(BenchmarkYear)) == set(BENCHMARKS)
+    assert DEFAULT_BENCHMARK in BENCHMARKS

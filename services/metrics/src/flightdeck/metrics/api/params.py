@@ -36,6 +36,7 @@ R = TypeVar("R")
 V = TypeVar("V")
 
 BenchmarkYear = Literal["2021", "2023"]
+"""The years of `domain.benchmarks.BENCHMARKS` (a test keeps them equal)."""
 LeadTimeStart = Literal["authored", "merged"]
 
 

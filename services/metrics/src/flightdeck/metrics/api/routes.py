@@ -30,6 +30,7 @@ from flightdeck.metrics.api.schemas import (
     StreamSummaryView,
 )
 from flightdeck.metrics.db.queries import EventQuery
+from flightdeck.metrics.domain.benchmarks import DEFAULT_BENCHMARK
 from flightdeck.metrics.domain.dora import Bucket
 from flightdeck.metrics.service import reports
 from flightdeck.metrics.service.rebuild import rebuild, settle
@@ -44,7 +45,7 @@ async def dora_figures(
     chosen: Chosen,
     filters: Filtered,
     bucket: Bucket = Bucket.NONE,
-    benchmark: BenchmarkYear = "2023",
+    benchmark: BenchmarkYear = DEFAULT_BENCHMARK,
 ) -> DoraView:
     """Deployment frequency, lead time, change failure rate, recovery time and rework rate."""
     check_bucket(bucket, chosen)

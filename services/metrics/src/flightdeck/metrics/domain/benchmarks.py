@@ -8,6 +8,7 @@ deploy days per calendar week (and per calendar month for the lower tiers).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -107,4 +108,4 @@ BENCHMARKS: dict[str, Benchmark] = {
 }
 """Benchmark data by report year."""
 
-DEFAULT_BENCHMARK = "2023"
+DEFAULT_BENCHMARK: Final = "2023"

@@ -50,10 +50,6 @@ class Window:
         """Its length in days."""
         return (self.end_us - self.start_us) / DAY_US
 
-    def holds(self, micros: int) -> bool:
-        """Whether `micros` falls inside."""
-        return self.start_us <= micros < self.end_us
-
     def clip(self, other: Window) -> Window:
         """The part of `other` inside this window."""
         return Window(max(self.start_us, other.start_us), min(self.end_us, other.end_us))

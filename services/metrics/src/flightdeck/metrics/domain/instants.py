@@ -12,7 +12,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SECOND_US = 1_000_000
 HOUR_US = 3600 * SECOND_US
 DAY_US = 24 * HOUR_US
-WEEK_US = 7 * DAY_US
 
 
 def to_us(moment: datetime) -> int:
