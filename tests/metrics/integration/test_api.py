@@ -205,6 +205,9 @@ EARLY = "0001-01-02T00:00:00Z"
          "query.bucket"),
         # The event log's window is checked like the others (it answered an empty page).
         ("/events", {"from": "2026-03-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "query.from"),
+        # An empty team matched the deployments of no known team (and no failure).
+        ("/dora", {"team": ""}, "query.team"),
+        ("/export/failures.csv", {"service": ["checkout", " "]}, "query.service"),
         # Cursor keys beyond 64 bits reached the database: 500.
         ("/dora/deployments", {"cursor": encode_cursor(2**64 - 1, "x")}, None),
         ("/events", {"cursor": encode_cursor(2**64 - 1)}, None),

@@ -116,7 +116,15 @@ def filters(
     environment_tier: EnvironmentTier = EnvironmentTier.PRODUCTION,
     lead_time_start: LeadTimeStart = "authored",
 ) -> Filters:
-    """Which services, teams and tier; where lead time starts."""
+    """Which services, teams and tier; where lead time starts. 422 for an empty `service` or
+    `team` (it would silently match deployments of no known team, and no failure)."""
+    empty = [
+        {"location": f"query.{name}", "message": f"{name} must not be empty", "type": "empty"}
+        for name, values in (("service", service), ("team", team))
+        if values is not None and any(not value.strip() for value in values)
+    ]
+    if empty:
+        raise invalid("empty filter value", empty)
     return Filters(
         services=tuple(service or ()),
         teams=tuple(team or ()),
