@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, case, func, or_, select
@@ -138,7 +139,12 @@ async def _leads(
         ordered = select(at.label("at"), lead.label("lead")).where(*chosen).order_by(at).subquery()
         arrays = select(func.array_agg(ordered.c.at), func.array_agg(ordered.c.lead))
         times, leads = (await conn.execute(arrays)).one()
-        return list(times or []), list(leads or [])
+        times, leads = list(times or []), list(leads or [])
+        if any(later < earlier for earlier, later in pairwise(times)):
+            # PostgreSQL keeps a sorted subquery's order in practice, not by contract.
+            pairs = sorted(zip(times, leads, strict=True))
+            times, leads = [at for at, _ in pairs], [lead for _, lead in pairs]
+        return times, leads
     rows = (await conn.execute(select(at, lead).where(*chosen).order_by(at))).all()
     return [row[0] for row in rows], [row[1] for row in rows]
 
