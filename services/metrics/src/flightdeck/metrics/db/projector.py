@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select, text, update
+import orjson
+from sqlalchemy import JSON, Table, Text, bindparam, cast, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,10 +34,33 @@ PROJECTION_LOCK = 8_106_001
 """PostgreSQL advisory lock serialising projection writers (replicas, rebuild)."""
 
 
-def upsert(conn: AsyncConnection, table: Table) -> Any:
-    """An INSERT that can say ON CONFLICT, for the connection's dialect."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+def upsert(
+    conn: AsyncConnection, table: Table, rows: Sequence[Row]
+) -> tuple[Any, list[Row] | None]:
+    """An INSERT of `rows` (dicts with the same keys) that can say ON CONFLICT, and the
+    parameters to execute it with.
+
+    On PostgreSQL the rows travel as one array per column, read back with `unnest()`: one
+    statement of a handful of parameters whatever the batch size, where a VALUES list would
+    make SQLAlchemy bind value by value and PostgreSQL parse thousands of placeholders. JSON
+    columns travel as text (serialised here with orjson) and are cast back."""
+    if conn.dialect.name != "postgresql":
+        return sqlite.insert(table), list(rows)
+    names = list(rows[0])
+    arrays = []
+    for name in names:
+        column = table.c[name]
+        values = [row[name] for row in rows]
+        if isinstance(column.type, JSON):
+            values = [orjson.dumps(value).decode() for value in values]
+        element = Text() if isinstance(column.type, JSON) else column.type
+        arrays.append(bindparam(f"rows_{name}", values, type_=postgresql.ARRAY(element)))
+    source = func.unnest(*arrays).table_valued(*names).render_derived()
+    read = [
+        cast(source.c[name], JSON) if isinstance(table.c[name].type, JSON) else source.c[name]
+        for name in names
+    ]
+    return postgresql.insert(table).from_select(names, select(*read)), None
 
 
 async def lock_projections(conn: AsyncConnection) -> None:
@@ -69,12 +93,9 @@ async def append(
         )
     if not rows:
         return []
-    statement = (
-        upsert(conn, event_log)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(event_log.c.event_id)
-    )
-    fresh = set((await conn.execute(statement, list(rows.values()))).scalars().all())
+    statement, values = upsert(conn, event_log, list(rows.values()))
+    statement = statement.on_conflict_do_nothing(index_elements=["event_id"])
+    fresh = set((await conn.execute(statement.returning(event_log.c.event_id), values)).scalars())
     return [
         LoggedEvent(row["event_id"], row["type"], row["time"], row["data"])
         for row in rows.values()
@@ -101,7 +122,8 @@ async def store(conn: AsyncConnection, facts: Facts, refresh: Refresh) -> None:
 
 async def _insert_new(conn: AsyncConnection, table: Table, rows: list[Row], key: str) -> None:
     if rows:
-        await conn.execute(upsert(conn, table).on_conflict_do_nothing(index_elements=[key]), rows)
+        statement, values = upsert(conn, table, rows)
+        await conn.execute(statement.on_conflict_do_nothing(index_elements=[key]), values)
 
 
 async def _claim(
@@ -121,7 +143,14 @@ async def _claim(
     }
     winning = [c for k, c in offered.items() if k not in held or c.beats(held[k])]
     if winning:
-        statement = upsert(conn, table)
+        statement, values = upsert(
+            conn,
+            table,
+            [
+                {key: c.key, value: c.value, "event_us": c.event_us, "event_id": c.event_id}
+                for c in winning
+            ],
+        )
         statement = statement.on_conflict_do_update(
             index_elements=[key],
             set_={
@@ -130,13 +159,7 @@ async def _claim(
                 "event_id": statement.excluded.event_id,
             },
         )
-        await conn.execute(
-            statement,
-            [
-                {key: c.key, value: c.value, "event_us": c.event_us, "event_id": c.event_id}
-                for c in winning
-            ],
-        )
+        await conn.execute(statement, values)
     return {c.key for c in winning if c.key not in held or held[c.key].value != c.value}
 
 
@@ -172,17 +195,20 @@ async def _store_deployments(conn: AsyncConnection, facts: Facts, refresh: Refre
         await _forget_replaced(conn, replaced, refresh)
     await _assign_teams(conn, winners, refresh)
     columns = [c.name for c in deployments.c]
-    statement = upsert(conn, deployments)
+    statement, values = upsert(
+        conn, deployments, [{name: row[name] for name in columns} for row in winners]
+    )
     statement = statement.on_conflict_do_update(
         index_elements=["deployment_id"],
         set_={name: statement.excluded[name] for name in columns if name != "deployment_id"},
     )
-    await conn.execute(statement, [{name: row[name] for name in columns} for row in winners])
+    await conn.execute(statement, values)
     commits = {
         (c["deployment_id"], c["repo"], c["sha"]): c for row in winners for c in row["commits"]
     }
     if commits:
-        await conn.execute(deployment_commits.insert(), list(commits.values()))
+        statement, values = upsert(conn, deployment_commits, list(commits.values()))
+        await conn.execute(statement, values)
     for _, repo, sha in commits:
         refresh.commit(repo, sha)
     for row in winners:
