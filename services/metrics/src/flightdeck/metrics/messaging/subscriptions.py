@@ -12,7 +12,8 @@ from flightdeck.metrics.service.ingest import ingest
 
 
 def ingest_batches(context: ServiceContext) -> BatchHandler:
-    """The consumer's batch handler: each batch into the log and projections at once.
+    """The consumer's batch handler: the records of one fetch (all partitions) into the log
+    and projections in one transaction.
 
     Deduplication is by ce_id in the log itself (its unique key), so no inbox is needed;
     records whose data fails their model never get here (the runner dead-letters them).
