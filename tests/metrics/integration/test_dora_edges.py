@@ -221,3 +221,31 @@ async def test_a_restoration_stamped_before_the_detection_is_an_immediate_recove
     assert [(r["failure_id"], r["recovery_seconds"], r["open"]) for r in rows] == [
         ("HZ", 0.0, False)
     ]
+
+
+async def test_a_rollback_with_nothing_before_it_is_attributed_to_nothing(
+    client: Any, tokens: Tokens
+) -> None:
+    # R0 rolls `lone` back, but nothing of `lone` was deployed before it: its failure row has
+    # neither a deployment nor a rule (as an unnamed health check outside any 24 h window),
+    # also after a rebuild; a deployment found later before it takes the rollback rule.
+    day = {"from": "2026-03-20T00:00:00Z", "to": "2026-03-21T00:00:00Z", "service": "lone"}
+    await feed(client, [finished("R0", "lone", t(3, 20, 12), [], team="t1", rollback=True)])
+
+    async def failures() -> list[tuple[Any, ...]]:
+        rows = (await get(client, tokens, "/dora/failures", **day))["items"]
+        return [(r["failure_id"], r["deployment_id"], r["rule"]) for r in rows]
+
+    async def rate() -> tuple[int, int]:
+        body = (await get(client, tokens, "/dora", **day))["change_failure_rate"]
+        return body["numerator"], body["denominator"]
+
+    assert await failures() == [("rollback:R0", None, None)]
+    assert await rate() == (0, 1)
+    admin = tokens.headers("root", "admin")
+    assert (await client.post("/projections/rebuild", headers=admin)).status_code == 200
+    assert await failures() == [("rollback:R0", None, None)]
+    assert await rate() == (0, 1)
+    await feed(client, [finished("L1", "lone", t(3, 20, 6), [], team="t1")])
+    assert await failures() == [("rollback:R0", "L1", "rollback")]
+    assert await rate() == (1, 2)

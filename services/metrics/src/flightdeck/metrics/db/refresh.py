@@ -280,7 +280,8 @@ class Refresh:
     async def _attribute_rollbacks(self) -> None:
         """Each succeeded rollback is a failure of the deployment it replaced: `rollback_of`,
         else the latest succeeded non-rollback deployment of that service and environment
-        finished before it."""
+        finished before it. With neither, the row is kept (it is a rollback) but, like an
+        unnamed health check outside every 24 h window, has no deployment and no rule."""
         rollback = self.d.alias("rollback")
         replaced = self.d.alias("replaced")
         candidate = self.f.alias("candidate")
@@ -309,19 +310,31 @@ class Refresh:
                 ),
             )
         )
+        rollbacks = (
+            select(
+                rollback.c.deployment_id,
+                rollback.c.service,
+                rollback.c.environment,
+                func.coalesce(rollback.c.rollback_of, previous).label("replaced_id"),
+                rollback.c.finished_us,
+            )
+            .where(
+                rollback.c.is_rollback.is_(True),
+                rollback.c.succeeded.is_(True),
+                *self._rollback_scoped(rollback, rollback.c.finished_us),
+            )
+            .subquery("rollbacks")
+        )
+        found = rollbacks.c.replaced_id.is_not(None)
         rows = select(
-            literal("rollback:", Text) + rollback.c.deployment_id,
+            literal("rollback:", Text) + rollbacks.c.deployment_id,
             literal("rollback", Text),
-            rollback.c.service,
-            rollback.c.environment,
-            func.coalesce(rollback.c.rollback_of, previous),
-            literal("rollback", Text),
-            literal(RULE_RANKS["rollback"], Integer),
-            rollback.c.finished_us,
-        ).where(
-            rollback.c.is_rollback.is_(True),
-            rollback.c.succeeded.is_(True),
-            *self._rollback_scoped(rollback, rollback.c.finished_us),
+            rollbacks.c.service,
+            rollbacks.c.environment,
+            rollbacks.c.replaced_id,
+            case((found, literal("rollback", Text)), else_=null()),
+            case((found, literal(RULE_RANKS["rollback"], Integer)), else_=null()),
+            rollbacks.c.finished_us,
         )
         columns = [
             "failure_id",
