@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from flightdeck.events.catalogue.executor import DeploymentStarted
+from flightdeck.events.envelope import Envelope
+from flightdeck.events.testing import example
 from flightdeck.kit.pagination import encode_cursor
 from flightdeck.kit.testing import Tokens
 from tests.metrics import scenario
@@ -159,6 +162,41 @@ async def test_value_stream_of_a_release_and_its_bottleneck(
     assert other.json()["bottleneck"] is None
     missing = await client.get("/value-stream", params={"release_id": "nope"}, headers=viewer)
     assert missing.status_code == 404
+
+
+async def test_a_release_is_deployed_only_to_its_target_environment(
+    client: Any, tokens: Tokens, viewer: dict[str, str]
+) -> None:
+    # rel-1 targets prod. Its staging rehearsal started the evening before C1 and a staging
+    # deployment finished after C1: neither is its deployment, so the stages do not move,
+    # incrementally or after a rebuild.
+    stage_start = example(
+        DeploymentStarted,
+        deployment_id="S1",
+        release_id="rel-1",
+        service="checkout",
+        environment="stage",
+        started_at=scenario.at(-1, 20),
+    )
+    stage_finish = scenario.finished(
+        "S2", "checkout", scenario.at(0, 14), [], tier="staging", release_id="rel-1"
+    )
+    expected = {
+        "deployment_started": "2026-01-05T09:30:00Z",
+        "deployment_finished": "2026-01-05T10:00:00Z",
+    }
+
+    async def deployment_milestones() -> dict[str, Any]:
+        response = await client.get("/value-stream", params={"release_id": "rel-1"}, headers=viewer)
+        milestones = response.json()["milestones"]
+        return {name: milestones[name] for name in expected}
+
+    assert await deployment_milestones() == expected
+    await feed(client, [Envelope(data=stage_start, time=stage_start.started_at), stage_finish])
+    assert await deployment_milestones() == expected
+    admin = tokens.headers("root", "admin")
+    assert (await client.post("/projections/rebuild", headers=admin)).status_code == 200
+    assert await deployment_milestones() == expected
 
 
 @pytest.mark.parametrize(

@@ -138,8 +138,9 @@ SELECT event_id, data->>'window_id', data->>'environment', US(data->>'opens_at')
 FROM event_log WHERE type = :window
 """,
     """
-INSERT INTO @deployment_starts (event_id, deployment_id, release_id, started_us)
-SELECT event_id, data->>'deployment_id', data->>'release_id', US(data->>'started_at')
+INSERT INTO @deployment_starts (event_id, deployment_id, release_id, started_us, environment)
+SELECT event_id, data->>'deployment_id', data->>'release_id', US(data->>'started_at'),
+  data->>'environment'
 FROM event_log WHERE type = :started
 """,
     """

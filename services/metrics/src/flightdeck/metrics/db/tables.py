@@ -211,6 +211,7 @@ deployment_starts = Table(
     Column("deployment_id", Text, nullable=False),
     Column("release_id", Text),
     Column("started_us", Micros, nullable=False),
+    Column("environment", Text),
     Index("ix_deployment_starts_release", "release_id"),
 )
 """DeploymentStarted events."""

@@ -62,18 +62,22 @@ async def timelines(conn: AsyncConnection, release_ids: Sequence[str]) -> list[T
         reached[release_id][milestone] = at_us
         teams[release_id], targets[release_id] = team, target
     a, s, d = change_approvals, deployment_starts, deployments
+    target = (
+        select(m.c.release_id, func.max(m.c.target_environment).label("environment"))
+        .where(m.c.release_id.in_(ids))
+        .group_by(m.c.release_id)
+        .subquery("target")
+    )
+    s_target = [s.c.release_id == target.c.release_id, s.c.environment == target.c.environment]
+    d_target = [d.c.release_id == target.c.release_id, d.c.environment == target.c.environment]
     firsts = {
         "change_approved": select(a.c.release_id, func.min(a.c.approved_us)).where(
             a.c.release_id.in_(ids)
         ),
-        "deployment_started": select(s.c.release_id, func.min(s.c.started_us)).where(
-            s.c.release_id.in_(ids)
-        ),
-        "started_by_finish": select(d.c.release_id, func.min(d.c.started_us)).where(
-            d.c.release_id.in_(ids)
-        ),
+        "deployment_started": select(s.c.release_id, func.min(s.c.started_us)).where(*s_target),
+        "started_by_finish": select(d.c.release_id, func.min(d.c.started_us)).where(*d_target),
         "deployment_finished": select(d.c.release_id, func.max(d.c.finished_us)).where(
-            d.c.release_id.in_(ids), d.c.succeeded.is_(True)
+            *d_target, d.c.succeeded.is_(True)
         ),
     }
     for milestone, query in firsts.items():

@@ -259,6 +259,7 @@ def _deployment_started(event: LoggedEvent, facts: Facts) -> None:
             "deployment_id": data["deployment_id"],
             "release_id": data.get("release_id"),
             "started_us": parse_us(data["started_at"]),
+            "environment": data["environment"],
         }
     )
 

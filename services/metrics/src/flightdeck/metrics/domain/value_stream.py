@@ -5,9 +5,11 @@ median of each stage and the bottleneck (the stage with the largest median).
 Matching rules:
 - planned: the earliest ReleasePlanned (its event time); scoped: the earliest `scoped_at`;
 - change approved: the earliest ChangeApproved naming the release (its latest approval's `at`);
-- deployment started: the earliest DeploymentStarted of the release (or `started_at` of its
-  DeploymentFinished); deployment finished: the latest succeeded DeploymentFinished of the
-  release; verified: the latest VerificationPassed naming the release or one of its deployments;
+- deployment started: the earliest DeploymentStarted of the release to its target environment
+  (or `started_at` of such a DeploymentFinished); deployment finished: the latest succeeded
+  DeploymentFinished of the release to its target environment (deployments of the release to
+  other environments, a staging rehearsal, are not its deployment);
+- verified: the latest VerificationPassed naming the release or one of its deployments;
 - window opened: on the release's target environment, the earliest window opened at or after
   the milestone before it (approved, else scoped, else planned) and at or before the first
   deployment start; failing that, the latest window opened at or before that start.
