@@ -11,13 +11,13 @@ from flightdeck.governance.api.schemas import (
     AuditRecordView,
     FailureRateGroup,
     FailureRatesView,
-    Moment,
     VerificationView,
 )
 from flightdeck.governance.service import queries
 from flightdeck.kit.deps import Ctx, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from flightdeck.kit.problems import invalid
+from flightdeck.kit.times import Moment
 
 router = APIRouter(tags=["audit"])
 DEFAULT_PERIOD = timedelta(days=30)

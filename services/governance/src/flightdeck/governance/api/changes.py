@@ -18,7 +18,6 @@ from flightdeck.governance.api.deps import (
 from flightdeck.governance.api.schemas import (
     Cancellation,
     ChangeView,
-    Moment,
     NewChange,
     NewDecision,
     NewReview,
@@ -33,6 +32,7 @@ from flightdeck.kit.auth import Role
 from flightdeck.kit.deps import Ctx, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from flightdeck.kit.problems import Problem, invalid
+from flightdeck.kit.times import Moment
 from flightdeck.kit.versioning import etag
 
 router = APIRouter(tags=["changes"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -11,12 +11,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidatorFunctionWrapHandler,
-    WrapValidator,
     model_validator,
 )
 
-from flightdeck.events.types import UtcDatetime
 from flightdeck.governance.domain.audit import ChainCheck
 from flightdeck.governance.domain.classification import ChangeTemplate
 from flightdeck.governance.domain.conflicts import Conflict
@@ -35,29 +32,13 @@ from flightdeck.governance.domain.model import (
 )
 from flightdeck.governance.domain.policy import Policy
 from flightdeck.governance.domain.webhooks import EVENT_TYPES
+from flightdeck.kit.times import Moment
 
 Name = Field(min_length=1, max_length=200)
 Environment = Field(min_length=1, max_length=100)
 ServiceName = Annotated[str, Field(min_length=1, max_length=200)]
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 MAX_PLANNED_LENGTH = timedelta(days=366)
 """The longest planned window of a change."""
-
-
-def _in_range(value: object, handler: ValidatorFunctionWrapHandler) -> datetime:
-    """A time the service can compute with: from 1970 up to (not including) the year 3000."""
-    try:
-        moment: datetime = handler(value)
-    except OverflowError as exc:  # converting an offset at the calendar's edge to UTC
-        raise ValueError("the time is out of range") from exc
-    if not EARLIEST <= moment < LATEST:
-        raise ValueError("times must lie between 1970 and the year 3000")
-    return moment
-
-
-Moment = Annotated[UtcDatetime, WrapValidator(_in_range)]
-"""An RFC 3339 time with an offset (naive ones are refused), in UTC, within a sane range."""
 
 
 def _known_event_types(types: list[str]) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Query
@@ -14,14 +14,11 @@ from flightdeck.events.types import UtcDatetime
 from flightdeck.kit.deps import Ctx
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
 from flightdeck.kit.problems import Problem, invalid
+from flightdeck.kit.times import EARLIEST, LATEST
 from flightdeck.metrics.domain.dora import Bucket, Filters, Window
 from flightdeck.metrics.domain.instants import to_us
 
 DEFAULT_SPAN = timedelta(days=90)
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(3000, 1, 1, tzinfo=UTC)
-"""Windows lie within [EARLIEST, LATEST]: outside it calendar arithmetic on the buckets would
-overflow, and no event of ours is there."""
 MAX_SERIES_SPANS = {
     Bucket.DAY: (timedelta(days=5 * 366), "five years"),
     Bucket.WEEK: (timedelta(days=50 * 366), "50 years"),

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Response
 
 from flightdeck.kit.deps import Ctx, Releaser, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
+from flightdeck.kit.times import Moment
 from flightdeck.planning.api.errors import PlanningRoute
-from flightdeck.planning.api.requests import DeclareBlackout, Moment
+from flightdeck.planning.api.requests import DeclareBlackout
 from flightdeck.planning.api.views import (
     BlackoutView,
     ConflictsView,

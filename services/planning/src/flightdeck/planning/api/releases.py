@@ -10,9 +10,10 @@ from fastapi.responses import PlainTextResponse
 
 from flightdeck.kit.deps import Ctx, Releaser, Viewer
 from flightdeck.kit.pagination import Page, check_limit, decode_cursor, encode_cursor
+from flightdeck.kit.times import Moment
 from flightdeck.planning.api.deps import IfMatch
 from flightdeck.planning.api.errors import PlanningRoute
-from flightdeck.planning.api.requests import CancelBody, KnownIssueBody, Moment, PlanRelease
+from flightdeck.planning.api.requests import CancelBody, KnownIssueBody, PlanRelease
 from flightdeck.planning.api.views import (
     ReleaseSummary,
     ReleaseView,

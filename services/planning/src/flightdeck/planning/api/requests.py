@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
@@ -14,13 +14,10 @@ from pydantic import (
     Field,
     FiniteFloat,
     StringConstraints,
-    ValidatorFunctionWrapHandler,
-    WrapValidator,
 )
 
 from flightdeck.events.catalogue.planning import BlackoutReason
-from flightdeck.events.types import UtcDatetime
-from flightdeck.planning.domain.calendar import EARLIEST, LATEST
+from flightdeck.kit.times import Moment
 from flightdeck.planning.domain.model import (
     Commit,
     Comparator,
@@ -32,22 +29,6 @@ from flightdeck.planning.domain.model import (
     Toggle,
 )
 from flightdeck.planning.domain.scope import ItemDraft
-
-
-def _computable(value: object, handler: ValidatorFunctionWrapHandler) -> datetime:
-    """An aware time in UTC within the calendar's range (the edges of Python's calendar
-    overflow when converted or searched from)."""
-    try:
-        moment: datetime = handler(value)
-    except OverflowError as exc:  # an offset that moves the time past year 1 or 9999
-        raise ValueError("the time is out of range") from exc
-    if not EARLIEST <= moment < LATEST:
-        raise ValueError("times lie between 1970 and the year 3000")
-    return moment
-
-
-Moment = Annotated[UtcDatetime, WrapValidator(_computable)]
-"""An RFC 3339 time with an offset (naive ones are refused), held in UTC, 1970 to 3000."""
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

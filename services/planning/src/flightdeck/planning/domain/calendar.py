@@ -29,11 +29,6 @@ LONGEST_PERIOD = timedelta(days=366)
 """The longest blackout period (and release window): with a recurring rule, the occurrences
 a check enumerates grow with it."""
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(3000, 1, 1, tzinfo=UTC)
-"""The times the calendar computes with (local times and a two-year search stay far from
-the ends of Python's calendar)."""
-
 _UTC_UNTIL = re.compile(r"UNTIL=\d{8}(T\d{6})?Z", re.IGNORECASE)
 
 _MARGIN = timedelta(days=2)
