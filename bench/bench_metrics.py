@@ -417,15 +417,19 @@ def same_answer(api: dict[str, Any], raw: dict[str, Any]) -> list[str]:
 # --- ingest through the broker -------------------------------------------------------------
 
 
-def _envelopes(count: int) -> list[Envelope[Any]]:
-    """`count` events of a fresh history, as their producers would publish them."""
+def _envelopes(count: int, live: bool = True) -> list[Envelope[Any]]:
+    """`count` events as their producers would publish them: live, the 30 days after the
+    history in time order; else a backfill scattered over the history's two years."""
+    events = history(count, seed=7, prefix="i", **({"start": END, "days": 30} if live else {}))
     envelopes = []
-    for event_id, kind, moment, data in history(count, seed=7, prefix="i"):
+    for event_id, kind, moment, data in events:
         envelopes.append(
             Envelope(data=EVENT_TYPES[kind].model_validate(data), id=event_id, time=moment)
         )
         if len(envelopes) == count:
             break
+    if live:
+        envelopes.sort(key=lambda envelope: envelope.time)
     return envelopes
 
 

@@ -131,3 +131,15 @@ def test_a_milestone_reached_early_makes_its_stage_zero_never_negative() -> None
         "deployment_finished_to_verified": 0.0,
     }
     assert sum(v for v in spent.values() if v is not None) == 6 * 3600.0
+
+
+def test_touched_times_less_than_a_day_apart_share_a_span() -> None:
+    from flightdeck.metrics.db.refresh import _spans
+    from flightdeck.metrics.domain.instants import DAY_US
+
+    hour = DAY_US // 24
+    times = [5 * DAY_US, 3 * hour, 0, 3 * hour, DAY_US + 2 * hour, 5 * DAY_US + hour]
+    # 0, 3h and 1d2h chain (each under a day after the previous); 5d stands apart from 1d2h.
+    assert _spans(times) == [(0, DAY_US + 2 * hour), (5 * DAY_US, 5 * DAY_US + hour)]
+    assert _spans([DAY_US, 0]) == [(0, 0), (DAY_US, DAY_US)]  # a full day apart: two spans
+    assert _spans([]) == []

@@ -6,12 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import JSON, Table, Text, bindparam, cast, delete, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flightdeck.events.envelope import Envelope
+from flightdeck.metrics.db.bulk import upsert
 from flightdeck.metrics.db.refresh import Refresh
 from flightdeck.metrics.db.tables import (
     change_approvals,
@@ -34,35 +33,6 @@ PROJECTION_LOCK = 8_106_001
 """PostgreSQL advisory lock serialising projection writers (replicas, rebuild)."""
 
 
-def upsert(
-    conn: AsyncConnection, table: Table, rows: Sequence[Row]
-) -> tuple[Any, list[Row] | None]:
-    """An INSERT of `rows` (dicts with the same keys) that can say ON CONFLICT, and the
-    parameters to execute it with.
-
-    On PostgreSQL the rows travel as one array per column, read back with `unnest()`: one
-    statement of a handful of parameters whatever the batch size, where a VALUES list would
-    make SQLAlchemy bind value by value and PostgreSQL parse thousands of placeholders. JSON
-    columns travel as text (serialised here with orjson) and are cast back."""
-    if conn.dialect.name != "postgresql":
-        return sqlite.insert(table), list(rows)
-    names = list(rows[0])
-    arrays = []
-    for name in names:
-        column = table.c[name]
-        values = [row[name] for row in rows]
-        if isinstance(column.type, JSON):
-            values = [orjson.dumps(value).decode() for value in values]
-        element = Text() if isinstance(column.type, JSON) else column.type
-        arrays.append(bindparam(f"rows_{name}", values, type_=postgresql.ARRAY(element)))
-    source = func.unnest(*arrays).table_valued(*names).render_derived()
-    read = [
-        cast(source.c[name], JSON) if isinstance(table.c[name].type, JSON) else source.c[name]
-        for name in names
-    ]
-    return postgresql.insert(table).from_select(names, select(*read)), None
-
-
 async def lock_projections(conn: AsyncConnection) -> None:
     """Take the projection writers' lock until the transaction ends (SQLite writers are
     serialised by the database already). On PostgreSQL also turn JIT compilation off for the
@@ -70,6 +40,7 @@ async def lock_projections(conn: AsyncConnection) -> None:
     if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROJECTION_LOCK})
         await conn.execute(text("SET LOCAL jit = off"))
+        await conn.execute(text("SET LOCAL random_page_cost = 1.1"))
 
 
 async def append(

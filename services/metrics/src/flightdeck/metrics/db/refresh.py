@@ -5,10 +5,10 @@ before a detection, the earliest deployment of a commit, the minimum of the reco
 so the result does not depend on the order events arrived in, and a rebuild that recomputes
 everything gives what incremental refreshes gave.
 
-Incremental refreshes are limited by scratch tables filled per batch: the (service,
-environment, since) scopes the batch touched, the deployments whose failure attribution may
-have changed, the (service, day) rollups and the commits to recompute. With `everything`, the
-same statements run without those limits (rebuild).
+Incremental refreshes are limited by scratch tables filled per batch: the spans of time the
+batch touched per service and environment, the deployments whose failure attribution may have
+changed, the (service, day) rollups and the commits to recompute. With `everything`, the same
+statements run without those limits (rebuild).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    and_,
     case,
     delete,
     func,
@@ -40,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql import ColumnElement
 
+from flightdeck.metrics.db.bulk import upsert
 from flightdeck.metrics.db.tables import (
     commit_leads,
     daily_deployments,
@@ -58,12 +60,17 @@ scopes = Table(
     Column("service", Text),
     Column("environment", Text),
     Column("since_us", BigInteger),
+    Column("latest_us", BigInteger),
     Column("until_us", BigInteger),
     prefixes=["TEMPORARY"],
 )
-"""What a batch touched: (service, environment, since) per event; `until_us` bounds the
-rollbacks whose replaced deployment may change (the next non-rollback deployment after
-`since_us`; null: none yet)."""
+"""What a batch touched, per (service, environment): spans of touched times (`since_us` to
+`latest_us`), times less than a day apart sharing one span. Recomputing everything a span may
+affect recomputes a superset of what each of its times may affect, which is as right (every
+derived value is a function of the facts) and costs one index probe per span instead of one
+per event: a live batch has one span per service and environment.
+`until_us` bounds the rollbacks whose replaced deployment may change (the next non-rollback
+deployment after `latest_us`; null: none yet)."""
 touched_deployments = Table(
     "refresh_deployments", scratch, Column("deployment_id", Text), prefixes=["TEMPORARY"]
 )
@@ -74,6 +81,10 @@ touched_days = Table(
     Column("day", Integer),
     prefixes=["TEMPORARY"],
 )
+touched_failures = Table(
+    "refresh_failures", scratch, Column("failure_id", Text), prefixes=["TEMPORARY"]
+)
+"""Health checks whose recovery the batch may change (filled by the recovery step)."""
 touched_commits = Table(
     "refresh_commits",
     scratch,
@@ -110,7 +121,7 @@ class Refresh:
         self.d, self.f = tables.deployments, tables.failures
         self.commits, self.restorations = tables.commits, tables.restorations
         self.leads, self.daily = tables.leads, tables.daily
-        self._scopes: set[tuple[str, str, int]] = set()
+        self._scopes: dict[tuple[str, str], list[int]] = {}
         self._notes: dict[str, set[tuple[Any, ...]]] = {
             touched_deployments.name: set(),
             touched_days.name: set(),
@@ -121,7 +132,7 @@ class Refresh:
     def scope(self, service: str, environment: str, since_us: int) -> None:
         """Something happened at `since_us` on this service and environment: the attribution
         and recovery of the failures around that time may change."""
-        self._scopes.add((service, environment, since_us))
+        self._scopes.setdefault((service, environment), []).append(since_us)
 
     def deployment(self, deployment_id: str) -> None:
         """This deployment's failure mark (and its day's rollup) may change."""
@@ -160,8 +171,9 @@ class Refresh:
             await self.conn.execute(delete(table))
         rows: dict[Table, list[dict[str, Any]]] = {
             scopes: [
-                {"service": service, "environment": environment, "since_us": since}
-                for service, environment, since in self._scopes
+                {"service": service, "environment": environment, "since_us": a, "latest_us": b}
+                for (service, environment), times in self._scopes.items()
+                for a, b in _spans(times)
             ],
         }
         for table in (touched_deployments, touched_days, touched_commits):
@@ -169,7 +181,7 @@ class Refresh:
             rows[table] = [dict(zip(names, note, strict=True)) for note in self._notes[table.name]]
         for table, values in rows.items():
             if values:
-                await self.conn.execute(insert(table), values)
+                await self.conn.execute(*upsert(self.conn, table, values))
         await self._bound_rollback_scopes()
         if self._services:
             days = select(self.d.c.service, self.d.c.finished_day).where(
@@ -178,9 +190,13 @@ class Refresh:
             await self.conn.execute(
                 insert(touched_days).from_select(["service", "day"], days.distinct())
             )
+        await self._analyze(*scratch.tables.values())
+
+    async def _analyze(self, *tables: Table) -> None:
+        """On PostgreSQL, refresh the statistics of scratch tables just filled, so that the
+        planner drives the joins from them."""
         if self.conn.dialect.name == "postgresql":
-            tables = ", ".join(table.name for table in scratch.tables.values())
-            await self.conn.execute(text(f"ANALYZE {tables}"))
+            await self.conn.execute(text(f"ANALYZE {', '.join(t.name for t in tables)}"))
 
     # -- limits -------------------------------------------------------------------------
 
@@ -192,7 +208,7 @@ class Refresh:
                 self.d.c.environment == scopes.c.environment,
                 self.d.c.succeeded.is_(True),
                 self.d.c.is_rollback.is_(False),
-                self.d.c.finished_us > scopes.c.since_us,
+                self.d.c.finished_us > scopes.c.latest_us,
             )
             .scalar_subquery()
         )
@@ -209,7 +225,7 @@ class Refresh:
         return [
             *self._same_scope(table),
             time >= scopes.c.since_us,
-            time <= scopes.c.since_us + day,
+            time <= scopes.c.latest_us + day,
         ]
 
     def _rollback_scoped(self, table: Any, time: Any) -> list[ColumnElement[bool]]:
@@ -372,18 +388,24 @@ class Refresh:
         )
         stale = [self.f.c.kind == "health_check"]
         if not self.everything:
-            # Detected before a touched time and not recovered before it.
+            # Detected before a touched time and not recovered before it. Materialised first:
+            # planned as one statement with the updates, PostgreSQL evaluated the recovery
+            # subqueries for every health check before joining the scopes.
             candidate = self.f.alias("candidate")
             chosen = select(candidate.c.failure_id).where(
                 candidate.c.kind == "health_check",
                 *self._same_scope(candidate),
-                candidate.c.detected_us <= scopes.c.since_us,
+                candidate.c.detected_us <= scopes.c.latest_us,
                 or_(
                     candidate.c.recovered_us.is_(None),
                     candidate.c.recovered_us >= scopes.c.since_us,
                 ),
             )
-            stale.append(self.f.c.failure_id.in_(chosen))
+            await self.conn.execute(
+                insert(touched_failures).from_select(["failure_id"], chosen.distinct())
+            )
+            await self._analyze(touched_failures)
+            stale.append(self.f.c.failure_id.in_(select(touched_failures.c.failure_id)))
         await self.conn.execute(
             update(self.f)
             .where(*stale)
@@ -482,13 +504,23 @@ class Refresh:
     async def _refresh_rollups(self) -> None:
         """Daily counts of succeeded deployments, rework and attributed failures."""
         r = self.daily
+        source: Any = self.d
         if self.everything:
-            chosen: Any = true()
             await self.conn.execute(delete(r))
         else:
             keys = select(touched_days.c.service, touched_days.c.day)
-            chosen = tuple_(self.d.c.service, self.d.c.finished_day).in_(keys)
             await self.conn.execute(delete(r).where(tuple_(r.c.service, r.c.day).in_(keys)))
+            # The touched days' deployments, found as time ranges of the service's index.
+            days = keys.distinct().subquery()
+            start = days.c.day * literal(DAY_US, BigInteger)
+            source = self.d.join(
+                days,
+                and_(
+                    self.d.c.service == days.c.service,
+                    self.d.c.finished_us >= start,
+                    self.d.c.finished_us < start + DAY_US,
+                ),
+            )
         rework = or_(self.d.c.is_rollback.is_(True), self.d.c.is_unplanned.is_(True))
         counts = (
             select(
@@ -500,10 +532,22 @@ class Refresh:
                 func.sum(case((rework, 1), else_=0)),
                 func.sum(case((self.d.c.failure_rule.is_not(None), 1), else_=0)),
             )
-            .where(self.d.c.succeeded.is_(True), chosen)
+            .select_from(source)
+            .where(self.d.c.succeeded.is_(True))
             .group_by(
                 self.d.c.finished_day, self.d.c.service, self.d.c.environment_tier, self.d.c.team
             )
         )
         columns = ["day", "service", "environment_tier", "team", "deployments", "rework", "failed"]
         await self.conn.execute(insert(r).from_select(columns, counts))
+
+
+def _spans(times: list[int]) -> list[tuple[int, int]]:
+    """`times` as (first, last) spans, times less than a day apart sharing one."""
+    spans: list[tuple[int, int]] = []
+    for moment in sorted(times):
+        if spans and moment - spans[-1][1] < DAY_US:
+            spans[-1] = (spans[-1][0], moment)
+        else:
+            spans.append((moment, moment))
+    return spans
