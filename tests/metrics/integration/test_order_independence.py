@@ -103,3 +103,35 @@ async def test_any_order_and_a_rebuild_give_the_same_answers(
         admin = tokens.headers("root", "admin")
         assert (await client.post("/projections/rebuild", headers=admin)).status_code == 200
         assert await answers(client, tokens) == expected
+
+
+async def test_claims_at_the_same_time_go_to_the_greater_ce_id_before_and_after_a_rebuild(
+    start_service: Any, tokens: Tokens
+) -> None:
+    """Two deployments name checkout's team at the same event time: the claim with the
+    bytewise greater ce_id wins ('b…' over 'B…' and 'a…'), in ingest and in the rebuild's SQL."""
+    when = scenario.at(1)
+    claims = [
+        scenario.finished("T1", "checkout", when, [], team="alpha", event_id="b-claim"),
+        scenario.finished("T2", "checkout", when, [], team="beta", event_id="B-claim"),
+        scenario.finished("T3", "checkout", when, [], team="gamma", event_id="a-claim"),
+    ]
+    assert {claim.time for claim in claims} == {when}  # published at their finish time
+    undeclared = scenario.finished("T4", "checkout", when + timedelta(hours=1), [])
+
+    async def team_of_t4(client: Any) -> str:
+        rows = (
+            await client.get(
+                "/dora/deployments",
+                params={**WINDOW, "service": "checkout"},
+                headers=tokens.headers("ana", "viewer"),
+            )
+        ).json()["items"]
+        return str(next(row["team"] for row in rows if row["deployment_id"] == "T4"))
+
+    async with start_service("metrics", **OFFLINE) as client:
+        await feed(client, [claims[1], undeclared, claims[0], claims[2]], batch=1)
+        assert await team_of_t4(client) == "alpha"
+        admin = tokens.headers("root", "admin")
+        assert (await client.post("/projections/rebuild", headers=admin)).status_code == 200
+        assert await team_of_t4(client) == "alpha"
