@@ -198,6 +198,29 @@ def test_decode_explains_what_is_wrong() -> None:
         decode(good.value, foreign)
 
 
+def test_unknown_types_can_be_kept_with_their_data_as_received() -> None:
+    good = encode(Envelope(data=example(DeploymentFinished)))
+
+    def typed(ce_type: bytes) -> list[tuple[str, bytes]]:
+        return [(k, ce_type if k == "ce_type" else v) for k, v in good.headers]
+
+    value = b'{"thing": {"nested": [1, 2]}, "n": 3}'
+    kept = decode(value, typed(b"com.example.thing.v1"), keep_unknown=True)
+    assert kept.type == "com.example.thing.v1"
+    assert kept.data.model_dump(mode="json") == {"thing": {"nested": [1, 2]}, "n": 3}
+    assert (kept.id, kept.source, kept.subject) == (
+        good.header("ce_id"),
+        "/flightdeck/executor",
+        good.header("ce_subject"),
+    )
+    with pytest.raises(MalformedEvent, match="object"):  # opaque data is still a JSON object
+        decode(b"[1, 2]", typed(b"com.example.thing.v1"), keep_unknown=True)
+    with pytest.raises(MalformedEvent, match="255"):
+        decode(value, typed(b"x" * 256), keep_unknown=True)
+    known = decode(good.value, good.headers, keep_unknown=True)
+    assert isinstance(known.data, DeploymentFinished)  # known types keep their model
+
+
 def test_event_times_travel_in_utc() -> None:
     local = datetime.fromisoformat("2026-03-29T02:30:00+01:00")
     envelope = Envelope(data=example(HealthCheckFailed), time=local)

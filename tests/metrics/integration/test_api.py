@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from flightdeck.events.catalogue.executor import DeploymentStarted
+from flightdeck.events.catalogue.validation import VerificationPassed
 from flightdeck.events.envelope import Envelope
 from flightdeck.events.testing import example
 from flightdeck.kit.pagination import encode_cursor
@@ -167,9 +168,10 @@ async def test_value_stream_of_a_release_and_its_bottleneck(
 async def test_a_release_is_deployed_only_to_its_target_environment(
     client: Any, tokens: Tokens, viewer: dict[str, str]
 ) -> None:
-    # rel-1 targets prod. Its staging rehearsal started the evening before C1 and a staging
-    # deployment finished after C1: neither is its deployment, so the stages do not move,
-    # incrementally or after a rebuild.
+    # rel-1 targets prod. Its staging rehearsal started the evening before C1, a staging
+    # deployment finished after C1 and passed verification in staging: none of it is its
+    # deployment or its verification, so the stages do not move, incrementally or after a
+    # rebuild.
     stage_start = example(
         DeploymentStarted,
         deployment_id="S1",
@@ -181,9 +183,19 @@ async def test_a_release_is_deployed_only_to_its_target_environment(
     stage_finish = scenario.finished(
         "S2", "checkout", scenario.at(0, 14), [], tier="staging", release_id="rel-1"
     )
+    stage_verified = example(
+        VerificationPassed,
+        verification_id="v-stage",
+        deployment_id="S2",
+        release_id="rel-1",
+        service="checkout",
+        environment="stage",
+        passed_at=scenario.at(0, 15),
+    )
     expected = {
         "deployment_started": "2026-01-05T09:30:00Z",
         "deployment_finished": "2026-01-05T10:00:00Z",
+        "verified": "2026-01-05T11:00:00Z",
     }
 
     async def deployment_milestones() -> dict[str, Any]:
@@ -192,7 +204,12 @@ async def test_a_release_is_deployed_only_to_its_target_environment(
         return {name: milestones[name] for name in expected}
 
     assert await deployment_milestones() == expected
-    await feed(client, [Envelope(data=stage_start, time=stage_start.started_at), stage_finish])
+    staging = [
+        Envelope(data=stage_start, time=stage_start.started_at),
+        stage_finish,
+        Envelope(data=stage_verified, time=stage_verified.passed_at),
+    ]
+    await feed(client, staging)
     assert await deployment_milestones() == expected
     admin = tokens.headers("root", "admin")
     assert (await client.post("/projections/rebuild", headers=admin)).status_code == 200

@@ -53,3 +53,42 @@ async def test_scenario_through_the_broker(
         status = (await client.get("/projections/status", headers=viewer)).json()
         assert status["consumer_running"] is True
         assert all(lag >= 0 for lag in status["consumer_lag"].values())
+
+
+async def test_events_of_unknown_types_are_logged_as_received(
+    start_service: Any, kafka: KafkaSettings, tokens: Tokens
+) -> None:
+    """A newer producer's type is kept in the log (no projection); one whose data is not a
+    JSON object goes to the dead-letter topic."""
+    viewer = tokens.headers("ana", "viewer")
+
+    def headers(ce_id: str) -> list[tuple[str, bytes]]:
+        return [
+            ("ce_specversion", b"1.0"),
+            ("ce_id", ce_id.encode()),
+            ("ce_source", b"/acme/deployer"),
+            ("ce_time", b"2026-01-06T10:00:00Z"),
+            ("ce_type", b"com.acme.deployment.paused.v2"),
+            ("ce_subject", b"dep-9"),
+        ]
+
+    async with start_service("metrics") as client:
+        topic = events_topic("executor")
+        await publish_raw(
+            kafka, topic, b'{"reason": "freeze", "by": {"team": "ops"}}', headers("u1")
+        )
+        await publish_raw(kafka, topic, b'"not an object"', headers("u2"))
+
+        async def logged() -> list[dict[str, Any]]:
+            params = {"type": "com.acme.deployment.paused.v2"}
+            items: list[dict[str, Any]] = (
+                await client.get("/events", params=params, headers=viewer)
+            ).json()["items"]
+            return items
+
+        items = await eventually(logged, timeout=60)
+        assert [(item["id"], item["subject"], item["data"]) for item in items] == [
+            ("u1", "dep-9", {"reason": "freeze", "by": {"team": "ops"}})
+        ]
+        letters = await eventually(lambda: read_dead_letters(kafka, "metrics"))
+        assert [letter.event_id for letter in letters] == ["u2"]

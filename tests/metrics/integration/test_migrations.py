@@ -1,5 +1,6 @@
-"""Migration 0003 gives the DeploymentStarted rows already projected their environment, read
-from the logged event, on SQLite (batch mode) and PostgreSQL."""
+"""Migrations 0003 and 0005 give the DeploymentStarted and VerificationPassed rows already
+projected their environment, read from the logged event, on SQLite (batch mode) and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -53,6 +54,39 @@ async def test_0003_reads_the_environment_of_projected_starts(
         async with engine.connect() as conn:
             found = await conn.execute(text("SELECT environment FROM deployment_starts"))
             assert found.scalars().all() == ["stage"]
+    finally:
+        await engine.dispose()
+        await database_factories[backend].drop(url)
+
+
+LOGGED_VERIFICATION = """
+INSERT INTO event_log (event_id, type, subject, source, time, data, recorded_at)
+VALUES ('v-1', 'VerificationPassed', 'C1', 'test', :at, :data, :at)
+"""
+PROJECTED_VERIFICATION = """
+INSERT INTO verifications (event_id, deployment_id, release_id, passed_us)
+VALUES ('v-1', 'C1', 'rel-1', 0)
+"""
+
+
+async def test_0005_reads_the_environment_of_projected_verifications(
+    backend: str, database_factories: dict[str, DatabaseFactory], tmp_path: Path
+) -> None:
+    directory = service("metrics").directory
+    url = fresh_url(backend, tmp_path)
+    await upgrade(directory, url, "0004")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            data = json.dumps({"deployment_id": "C1", "environment": "prod"})
+            await conn.execute(
+                text(LOGGED_VERIFICATION), {"at": datetime(2026, 1, 1, tzinfo=UTC), "data": data}
+            )
+            await conn.execute(text(PROJECTED_VERIFICATION))
+        await upgrade(directory, url)
+        async with engine.connect() as conn:
+            found = await conn.execute(text("SELECT environment FROM verifications"))
+            assert found.scalars().all() == ["prod"]
     finally:
         await engine.dispose()
         await database_factories[backend].drop(url)

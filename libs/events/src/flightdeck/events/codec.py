@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from flightdeck.events.catalogue import event_class
 from flightdeck.events.envelope import SPEC_VERSION, Envelope, Event
+from flightdeck.events.opaque import opaque_class
 
 CONTENT_TYPE = "application/json"
 _REQUIRED = ("ce_specversion", "ce_id", "ce_source", "ce_type")
@@ -35,6 +36,9 @@ _KNOWN = frozenset(
 )
 
 Headers = list[tuple[str, bytes]]
+
+MAX_OPAQUE_TYPE = 255
+"""The longest type kept for an unknown event (what a consumer's log column holds)."""
 
 
 class DecodeError(Exception):
@@ -98,8 +102,11 @@ def decode(
     headers: Sequence[tuple[str, bytes]],
     *,
     registry: Mapping[str, type[Event]] | None = None,
+    keep_unknown: bool = False,
 ) -> Envelope[Event]:
-    """The envelope of a Kafka message; raises UnknownEventType or MalformedEvent."""
+    """The envelope of a Kafka message; raises UnknownEventType or MalformedEvent. With
+    `keep_unknown`, a well-formed event of an unknown type comes back with opaque data (any
+    JSON object) instead of raising UnknownEventType."""
     attrs = _attributes(headers)
     missing = [name for name in _REQUIRED if not attrs.get(name)]
     if missing:
@@ -111,7 +118,14 @@ def decode(
         )
     cls = registry.get(ce_type) if registry is not None else event_class(ce_type)
     if cls is None:
-        raise UnknownEventType(f"unknown event type {ce_type!r}", ce_type=ce_type)
+        if not keep_unknown:
+            raise UnknownEventType(f"unknown event type {ce_type!r}", ce_type=ce_type)
+        if len(ce_type) > MAX_OPAQUE_TYPE or not ce_type.isprintable():
+            raise MalformedEvent(
+                f"ce_type must be printable and at most {MAX_OPAQUE_TYPE} characters",
+                ce_type=ce_type[:MAX_OPAQUE_TYPE],
+            )
+        cls = opaque_class(ce_type)
     data = _data(cls, value, ce_type)
     return Envelope(
         data=data,

@@ -65,11 +65,13 @@ class ConsumerRunner:
 
     `handle` must be idempotent (the inbox makes it so): it runs again after a crash between
     its commit and the offset commit. `accepts` filters event types by the `ce_type` header;
-    records of other or unknown types are skipped undecoded. With `batch_handle`, the records
-    of every partition one fetch returned are handed over in one call (so the handler must not
-    rely on their order across partitions); offsets are committed only after that call
-    succeeded. When it fails, each record is retried on its own (still through
-    `batch_handle`), partition by partition, so a poison record is isolated.
+    records of other or unknown types are skipped undecoded, unless `keep_unknown` asks for
+    unknown types to be handed over with opaque data (`flightdeck.events.opaque`). With
+    `batch_handle`, the records of every partition one fetch returned are handed over in one
+    call (so the handler must not rely on their order across partitions); offsets are
+    committed only after that call succeeded. When it fails, each record is retried on its
+    own (still through `batch_handle`), partition by partition, so a poison record is
+    isolated.
     The runner also consumes `flightdeck.<group>.retry`, where dead letters are replayed.
     """
 
@@ -86,6 +88,7 @@ class ConsumerRunner:
         producer: ProducerHandle | None = None,
         registry: CollectorRegistry | None = None,
         stale_after: float | None = None,
+        keep_unknown: bool = False,
     ) -> None:
         self._settings = settings
         self.group = group
@@ -98,6 +101,7 @@ class ConsumerRunner:
             (lambda envelope: batch_handle([envelope])) if batch_handle is not None else handle
         )
         self._accepts = frozenset(accepts) if accepts is not None else None
+        self._keep_unknown = keep_unknown
         self._retry = retry or RetryPolicy()
         self._producer = producer or ProducerHandle(settings)
         self._owns_producer = producer is None
@@ -334,7 +338,7 @@ class ConsumerRunner:
             return None
         where = f"{record.topic}:{record.partition}@{record.offset}"
         try:
-            return decode(record.value, record.headers)
+            return decode(record.value, record.headers, keep_unknown=self._keep_unknown)
         except UnknownEventType as exc:
             log.debug("skipping %s: %s", where, exc.reason)
             self.metrics.skipped.labels(record.topic).inc()

@@ -49,6 +49,9 @@ class ServiceSpec:
     extra_topics: Sequence[str] = ()
     """Logical topics consumed beyond those of the subscriptions (e.g. every topic)."""
     batch_handler: Callable[[ServiceContext], BatchHandler] | None = None
+    keep_unknown_types: bool = False
+    """Hand well-formed events of types this codebase does not know to the handlers, with
+    opaque data, instead of skipping them (the metrics log keeps every event)."""
     uow_class: type[UnitOfWork] = UnitOfWork
     background: Sequence[BackgroundTask] = ()
     """Long-running tasks (schedulers); each runs until cancelled at shutdown."""
@@ -163,6 +166,7 @@ def _build_context(
             producer=producer,
             registry=registry,
             stale_after=settings.consumer_stale_seconds,
+            keep_unknown=spec.keep_unknown_types,
         )
     context.producer = producer
     return context

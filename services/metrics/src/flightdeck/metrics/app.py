@@ -15,6 +15,7 @@ SPEC = ServiceSpec(
     routers=[router],
     extra_topics=[events_topic(producer) for producer in PUBLISHERS],
     batch_handler=ingest_batches,
+    keep_unknown_types=True,
 )
 
 

@@ -153,8 +153,9 @@ SELECT event_id, data->>'deployment_id', data->>'release_id', US(data->>'started
 FROM event_log WHERE type = :started
 """,
     """
-INSERT INTO @verifications (event_id, deployment_id, release_id, passed_us)
-SELECT event_id, data->>'deployment_id', data->>'release_id', US(data->>'passed_at')
+INSERT INTO @verifications (event_id, deployment_id, release_id, passed_us, environment)
+SELECT event_id, data->>'deployment_id', data->>'release_id', US(data->>'passed_at'),
+  data->>'environment'
 FROM event_log WHERE type = :verified
 """,
 ]

@@ -57,7 +57,7 @@ async def append(
                 "subject": envelope.subject,
                 "source": envelope.source,
                 "time": envelope.time,
-                "correlation_id": envelope.correlation_id,
+                "correlation_id": envelope.correlation_id or None,
                 "data": envelope.data.model_dump(mode="json"),
                 "recorded_at": now,
             },

@@ -224,6 +224,7 @@ verifications = Table(
     Column("deployment_id", Text),
     Column("release_id", Text),
     Column("passed_us", Micros, nullable=False),
+    Column("environment", Text),
     Index("ix_verifications_release", "release_id"),
     Index("ix_verifications_deployment", "deployment_id"),
 )

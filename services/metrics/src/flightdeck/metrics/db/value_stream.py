@@ -83,21 +83,21 @@ async def timelines(conn: AsyncConnection, release_ids: Sequence[str]) -> list[T
     for milestone, query in firsts.items():
         release_id_column = query.selected_columns[0]
         await _collect(conn, reached, milestone, query.group_by(release_id_column))
-    of_release = select(deployments.c.deployment_id).where(deployments.c.release_id.in_(ids))
-    verified = (
-        select(
-            func.coalesce(verifications.c.release_id, deployments.c.release_id),
-            func.max(verifications.c.passed_us),
-        )
+    v = verifications
+    of_release = select(d.c.deployment_id).where(d.c.release_id.in_(ids))
+    release_of = func.coalesce(v.c.release_id, d.c.release_id)
+    verified = (  # passed in the release's target environment
+        select(release_of, func.max(v.c.passed_us))
         .select_from(
-            verifications.outerjoin(
-                deployments, deployments.c.deployment_id == verifications.c.deployment_id
+            v.outerjoin(d, d.c.deployment_id == v.c.deployment_id).join(
+                target, target.c.release_id == release_of
             )
         )
         .where(
-            or_(verifications.c.release_id.in_(ids), verifications.c.deployment_id.in_(of_release))
+            or_(v.c.release_id.in_(ids), v.c.deployment_id.in_(of_release)),
+            v.c.environment == target.c.environment,
         )
-        .group_by(func.coalesce(verifications.c.release_id, deployments.c.release_id))
+        .group_by(release_of)
     )
     await _collect(conn, reached, "verified", verified)
     opens = await _window_openings(conn, set(targets.values()))

@@ -272,6 +272,7 @@ def _verification_passed(event: LoggedEvent, facts: Facts) -> None:
             "deployment_id": data.get("deployment_id"),
             "release_id": data.get("release_id"),
             "passed_us": parse_us(data["passed_at"]),
+            "environment": data["environment"],
         }
     )
 
