@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -18,14 +19,20 @@ from flightdeck.kit.db import create_engine
 from flightdeck.kit.migrations import upgrade
 from flightdeck.kit.testing import DatabaseFactory
 
-LOGGED_START = """
+LOGGED = """
 INSERT INTO event_log (event_id, type, subject, source, time, data, recorded_at)
-VALUES ('e-1', 'DeploymentStarted', 'S1', 'test', :at, :data, :at)
+VALUES ('e-1', :type, 'D1', 'test', :at, :data, :at)
 """
-PROJECTED_START = """
+PROJECTED = {
+    "deployment_starts": """
 INSERT INTO deployment_starts (event_id, deployment_id, release_id, started_us)
-VALUES ('e-1', 'S1', 'rel-1', 0)
-"""
+VALUES ('e-1', 'D1', 'rel-1', 0)
+""",
+    "verifications": """
+INSERT INTO verifications (event_id, deployment_id, release_id, passed_us)
+VALUES ('e-1', 'D1', 'rel-1', 0)
+""",
+}
 
 
 def fresh_url(backend: str, tmp_path: Path) -> str:
@@ -36,57 +43,35 @@ def fresh_url(backend: str, tmp_path: Path) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
-async def test_0003_reads_the_environment_of_projected_starts(
-    backend: str, database_factories: dict[str, DatabaseFactory], tmp_path: Path
+@pytest.mark.parametrize(
+    ("before", "event_type", "table"),
+    [
+        ("0002", "DeploymentStarted", "deployment_starts"),
+        ("0004", "VerificationPassed", "verifications"),
+    ],
+)
+async def test_projected_rows_read_their_environment_from_the_log(
+    backend: str,
+    database_factories: dict[str, DatabaseFactory],
+    tmp_path: Path,
+    before: str,
+    event_type: str,
+    table: str,
 ) -> None:
     directory = service("metrics").directory
     url = fresh_url(backend, tmp_path)
-    await upgrade(directory, url, "0002")
+    await upgrade(directory, url, before)
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
-            data = json.dumps({"deployment_id": "S1", "environment": "stage"})
-            await conn.execute(
-                text(LOGGED_START), {"at": datetime(2026, 1, 1, tzinfo=UTC), "data": data}
-            )
-            await conn.execute(text(PROJECTED_START))
+            data = json.dumps({"deployment_id": "D1", "environment": "stage"})
+            at = datetime(2026, 1, 1, tzinfo=UTC)
+            await conn.execute(text(LOGGED), {"type": event_type, "at": at, "data": data})
+            await conn.execute(text(PROJECTED[table]))
         await upgrade(directory, url)
         async with engine.connect() as conn:
-            found = await conn.execute(text("SELECT environment FROM deployment_starts"))
+            found = await conn.execute(text(f"SELECT environment FROM {table}"))
             assert found.scalars().all() == ["stage"]
-    finally:
-        await engine.dispose()
-        await database_factories[backend].drop(url)
-
-
-LOGGED_VERIFICATION = """
-INSERT INTO event_log (event_id, type, subject, source, time, data, recorded_at)
-VALUES ('v-1', 'VerificationPassed', 'C1', 'test', :at, :data, :at)
-"""
-PROJECTED_VERIFICATION = """
-INSERT INTO verifications (event_id, deployment_id, release_id, passed_us)
-VALUES ('v-1', 'C1', 'rel-1', 0)
-"""
-
-
-async def test_0005_reads_the_environment_of_projected_verifications(
-    backend: str, database_factories: dict[str, DatabaseFactory], tmp_path: Path
-) -> None:
-    directory = service("metrics").directory
-    url = fresh_url(backend, tmp_path)
-    await upgrade(directory, url, "0004")
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            data = json.dumps({"deployment_id": "C1", "environment": "prod"})
-            await conn.execute(
-                text(LOGGED_VERIFICATION), {"at": datetime(2026, 1, 1, tzinfo=UTC), "data": data}
-            )
-            await conn.execute(text(PROJECTED_VERIFICATION))
-        await upgrade(directory, url)
-        async with engine.connect() as conn:
-            found = await conn.execute(text("SELECT environment FROM verifications"))
-            assert found.scalars().all() == ["prod"]
     finally:
         await engine.dispose()
         await database_factories[backend].drop(url)
