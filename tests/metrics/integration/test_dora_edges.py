@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from flightdeck.events.envelope import Envelope
 from flightdeck.kit.testing import Tokens
 from tests.metrics.integration.test_dora_scenario import OFFLINE, blocks, feed
 from tests.metrics.scenario import commit, finished, health_failed, restored
@@ -249,3 +250,22 @@ async def test_a_rollback_with_nothing_before_it_is_attributed_to_nothing(
     await feed(client, [finished("L1", "lone", t(3, 20, 6), [], team="t1")])
     assert await failures() == [("rollback:R0", "L1", "rollback")]
     assert await rate() == (1, 2)
+
+
+async def test_a_restoration_stamped_before_the_detection_counts_when_it_comes_later(
+    client: Any, tokens: Tokens
+) -> None:
+    # The same clocks apart, but the restoration arrives in a later batch than the detection
+    # (and on another environment than the failure's): still 0 s, as in one batch or a rebuild.
+    await feed(client, [health_failed("HW", "svc", t(3, 12, 12))])
+    late = restored("HW", "svc", t(3, 12, 11, 50))
+    late = Envelope(data=late.data.model_copy(update={"environment": "dr"}), time=late.time)
+    await feed(client, [late])
+    day = {"from": "2026-03-12T00:00:00Z", "to": "2026-03-13T00:00:00Z"}
+    expected = [("HW", 0.0, False)]
+    rows = (await get(client, tokens, "/dora/failures", **day))["items"]
+    assert [(r["failure_id"], r["recovery_seconds"], r["open"]) for r in rows] == expected
+    admin = tokens.headers("root", "admin")
+    assert (await client.post("/projections/rebuild", headers=admin)).status_code == 200
+    rows = (await get(client, tokens, "/dora/failures", **day))["items"]
+    assert [(r["failure_id"], r["recovery_seconds"], r["open"]) for r in rows] == expected

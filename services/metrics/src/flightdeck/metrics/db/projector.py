@@ -261,4 +261,5 @@ async def _store_failures(conn: AsyncConnection, facts: Facts, refresh: Refresh)
             refresh.deployment(row["named_deployment_id"])
         refresh.scope(row["service"], row["environment"], row["detected_us"])
     for row in facts.restorations:
+        refresh.failure(row["failure_id"])
         refresh.scope(row["service"], row["environment"], row["restored_us"])

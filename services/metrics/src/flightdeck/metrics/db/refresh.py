@@ -84,7 +84,8 @@ touched_days = Table(
 touched_failures = Table(
     "refresh_failures", scratch, Column("failure_id", Text), prefixes=["TEMPORARY"]
 )
-"""Health checks whose recovery the batch may change (filled by the recovery step)."""
+"""Health checks whose recovery the batch may change: those named by its restorations, and
+those the recovery step finds around its spans."""
 touched_commits = Table(
     "refresh_commits",
     scratch,
@@ -125,6 +126,7 @@ class Refresh:
         self._notes: dict[str, set[tuple[Any, ...]]] = {
             touched_deployments.name: set(),
             touched_days.name: set(),
+            touched_failures.name: set(),
             touched_commits.name: set(),
         }
         self._services: set[str] = set()
@@ -141,6 +143,11 @@ class Refresh:
     def day(self, service: str, day: int) -> None:
         """This service's rollup of that day may change."""
         self._notes[touched_days.name].add((service, day))
+
+    def failure(self, failure_id: str) -> None:
+        """A restoration names this failure: its recovery may change, whatever the times (a
+        restoration may be stamped before the detection, or name another environment)."""
+        self._notes[touched_failures.name].add((failure_id,))
 
     def commit(self, repo: str, sha: str) -> None:
         """This commit's first deployment may change."""
@@ -176,7 +183,7 @@ class Refresh:
                 for a, b in _spans(times)
             ],
         }
-        for table in (touched_deployments, touched_days, touched_commits):
+        for table in (touched_deployments, touched_days, touched_failures, touched_commits):
             names = [column.name for column in table.c]
             rows[table] = [dict(zip(names, note, strict=True)) for note in self._notes[table.name]]
         for table, values in rows.items():
