@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import orjson
 import pytest
 from pydantic import ValidationError
 
@@ -217,6 +218,13 @@ def test_unknown_types_can_be_kept_with_their_data_as_received() -> None:
         decode(b"[1, 2]", typed(b"com.example.thing.v1"), keep_unknown=True)
     with pytest.raises(MalformedEvent, match="255"):
         decode(value, typed(b"x" * 256), keep_unknown=True)
+    # What the log could not keep as received is malformed, not a failure of the whole batch.
+    for bad in (b'{"n": [1, 18446744073709551616]}', b'{"o": {"x": -1e400}}'):
+        with pytest.raises(MalformedEvent, match="64-bit"):
+            decode(bad, typed(b"com.example.thing.v1"), keep_unknown=True)
+    edges = b'{"n": [18446744073709551615, -9223372036854775808, true, 1.5e308]}'
+    kept = decode(edges, typed(b"com.example.thing.v1"), keep_unknown=True)
+    assert orjson.loads(orjson.dumps(kept.data.model_dump(mode="json"))) == orjson.loads(edges)
     known = decode(good.value, good.headers, keep_unknown=True)
     assert isinstance(known.data, DeploymentFinished)  # known types keep their model
 

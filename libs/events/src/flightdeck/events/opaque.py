@@ -4,10 +4,11 @@ as received rather than act on it: the metrics event log."""
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
-from typing import ClassVar
+from typing import Any, ClassVar, Self
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, model_validator
 
 from flightdeck.events.envelope import Event
 
@@ -26,6 +27,29 @@ class OpaqueEvent(Event):
 
     def event_correlation(self) -> str:
         return ""
+
+    @model_validator(mode="after")
+    def _storable(self) -> Self:
+        """Refuse what cannot be kept as received: integers beyond 64 bits (the JSON
+        serialiser refuses them, failing the consumer's whole batch) and numbers too large
+        for a float (they would be kept as null)."""
+        _check_numbers(self.__pydantic_extra__ or {})
+        return self
+
+
+def _check_numbers(value: Any) -> None:
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_numbers(item)
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int) and not -(2**63) <= value < 2**64:
+        raise ValueError(f"integer {value} beyond the 64-bit range")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("number too large for a 64-bit float")
 
 
 @lru_cache(maxsize=1024)
