@@ -35,8 +35,11 @@ PROJECTION_LOCK = 8_106_001
 
 async def lock_projections(conn: AsyncConnection) -> None:
     """Take the projection writers' lock until the transaction ends (SQLite writers are
-    serialised by the database already). On PostgreSQL also turn JIT compilation off for the
-    transaction: it costs tens of milliseconds per statement, more than these statements."""
+    serialised by the database already). On PostgreSQL also, for the transaction, turn JIT
+    compilation off (it costs tens of milliseconds per statement, more than these statements)
+    and price random reads as cached ones: the projections' working set is in memory, and at
+    the default price the planner chose whole-table scans over index probes from the scratch
+    tables."""
     if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROJECTION_LOCK})
         await conn.execute(text("SET LOCAL jit = off"))
