@@ -43,7 +43,7 @@ from flightdeck.kit.app import heap_frozen
 from flightdeck.kit.db import create_engine
 from flightdeck.kit.testing import Tokens, running
 from flightdeck.metrics import SERVICE_DIR
-from flightdeck.metrics.app import create_app
+from flightdeck.metrics.app import SPEC, create_app
 from flightdeck.metrics.db.tables import event_log
 from flightdeck.metrics.service.ingest import ingest
 from flightdeck.metrics.service.rebuild import rebuild, settle
@@ -502,7 +502,13 @@ async def ingest_rate(bench: Bench, url: str, count: int, live: bool = True) -> 
 
     topics = [events_topic(p) for p in PUBLISHERS]
     runner = ConsumerRunner(
-        kafka, group="metrics", topics=topics, handle=handle_one, batch_handle=handle_batch
+        kafka,
+        group="metrics",
+        topics=topics,
+        handle=handle_one,
+        batch_handle=handle_batch,
+        batches_in_flight=SPEC.batches_in_flight,
+        keep_unknown=SPEC.keep_unknown_types,
     )
     task = asyncio.create_task(runner.run())
     try:

@@ -92,3 +92,83 @@ async def test_a_failing_batch_is_retried_record_by_record(kafka: KafkaSettings)
     assert [letter.event_id for letter in letters] == [poison.id]
     assert max(sizes) > 1, "never handed a batch"
     assert 1 in sizes, "never retried a record on its own"
+
+
+async def test_batches_in_flight_overlap_and_commit_every_offset(kafka: KafkaSettings) -> None:
+    small = kafka.model_copy(update={"max_poll_records": 5})
+    events = _events()
+    await publish(small, *events)
+    handled: list[str] = []
+    running = overlapped = 0
+    second_started = asyncio.Event()
+
+    async def batch(envelopes: Sequence[Envelope[Any]]) -> None:
+        nonlocal running, overlapped
+        running += 1
+        overlapped = max(overlapped, running)
+        if running > 1:
+            second_started.set()
+        try:
+            if not handled:  # the first batch waits until a second one is handed over
+                await asyncio.wait_for(second_started.wait(), 10)
+            handled.extend(envelope.id for envelope in envelopes)
+        finally:
+            running -= 1
+
+    runner = _start(small, "in-flight", batch, batches_in_flight=2)
+    await eventually(lambda: len(handled) >= len(events), timeout=30)
+    await _drain(runner)
+    assert overlapped == 2
+    assert sorted(handled) == sorted(e.id for e in events)
+
+    again: list[str] = []
+
+    async def record(envelopes: Sequence[Envelope[Any]]) -> None:
+        again.extend(envelope.id for envelope in envelopes)
+
+    extra = Envelope(data=example(ReleasePlanned, release_id="rel-late"))
+    await publish(small, extra)
+    second = _start(small, "in-flight", record, batches_in_flight=2)
+    await eventually(lambda: extra.id in again, timeout=30)
+    await _drain(second)
+    assert again == [extra.id], "an offset of a batch in flight was not committed"
+
+
+async def test_a_younger_batch_is_not_committed_past_an_unfinished_older_one(
+    kafka: KafkaSettings,
+) -> None:
+    """Stopped while an older batch retries a record, a younger batch of the same partition
+    that completed is not committed: its offsets lie beyond the record not handled yet."""
+    small = kafka.model_copy(update={"max_poll_records": 5})
+    events = [  # one key, so one partition
+        Envelope(data=example(ReleasePlanned, release_id="rel-1"), subject="rel-1")
+        for _ in range(12)
+    ]
+    poison = events[2]
+    await publish(small, *events)
+    handled: list[str] = []
+    younger_done = asyncio.Event()
+
+    async def batch(envelopes: Sequence[Envelope[Any]]) -> None:
+        if any(envelope.id == poison.id for envelope in envelopes):
+            raise ValueError("poison")
+        handled.extend(envelope.id for envelope in envelopes)
+        if any(envelope.id in {e.id for e in events[5:]} for envelope in envelopes):
+            younger_done.set()
+
+    slow = RetryPolicy(max_attempts=5, backoff_base=30, backoff_max=30)
+    runner = _start(small, "unfinished", batch, retry=slow, batches_in_flight=2)
+    await asyncio.wait_for(younger_done.wait(), 30)
+    await _drain(runner)  # the poison's retry is waiting: the older batch stops unfinished
+
+    again: list[str] = []
+
+    async def record(envelopes: Sequence[Envelope[Any]]) -> None:
+        again.extend(envelope.id for envelope in envelopes)
+
+    second = _start(small, "unfinished", record)
+    await eventually(lambda: poison.id in again and events[-1].id in again, timeout=30)
+    await _drain(second)
+    assert poison.id not in handled
+    assert set(handled) | set(again) == {e.id for e in events}, "a record was lost"
+    assert again[0] == poison.id, "the records before the poison were not committed"

@@ -5,6 +5,7 @@ batches, and after a rebuild."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import timedelta
 from typing import Any
@@ -12,7 +13,8 @@ from typing import Any
 import pytest
 
 from flightdeck.events.envelope import Envelope
-from flightdeck.kit.testing import Tokens
+from flightdeck.kit.testing import Tokens, context_of
+from flightdeck.metrics.service.ingest import ingest
 from tests.metrics import scenario
 from tests.metrics.integration.test_dora_scenario import OFFLINE, feed
 
@@ -135,3 +137,29 @@ async def test_claims_at_the_same_time_go_to_the_greater_ce_id_before_and_after_
         admin = tokens.headers("root", "admin")
         assert (await client.post("/projections/rebuild", headers=admin)).status_code == 200
         assert await team_of_t4(client) == "alpha"
+
+
+async def test_batches_ingested_concurrently_give_the_same_answers(
+    start_service: Any, tokens: Tokens, backend: str
+) -> None:
+    """On PostgreSQL the consumer hands a batch over while the one before is still in its
+    transaction (they append to the log at once, then project one after the other). Shuffled
+    batches, two at a time, some events in both (in opposite orders), give what one batch at a
+    time gave."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers: the consumer handles one batch at a time")
+    history = random_history(3)
+    async with start_service("metrics", **OFFLINE) as ordered:
+        await feed(ordered, history, batch=9)
+        expected = await answers(ordered, tokens)
+    shuffled = list(history)
+    random.Random(3).shuffle(shuffled)
+    batches = [shuffled[start : start + 12] for start in range(0, len(shuffled), 12)]
+    async with start_service("metrics", **OFFLINE) as client:
+        engine = context_of(client.app).engine
+        for first, second in zip(batches[::2], [*batches[1::2], []], strict=True):
+            both = [*first, *second[:2]]  # the second batch's first events come twice
+            await asyncio.gather(
+                ingest(engine, both, scenario.DAY0), ingest(engine, second[::-1], scenario.DAY0)
+            )
+        assert await answers(client, tokens) == expected

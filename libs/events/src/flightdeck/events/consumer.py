@@ -8,7 +8,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,6 +54,18 @@ DLQ_HEADERS = (
 __all__ = ["DLQ_HEADERS", "BatchHandler", "ConsumerRunner", "Handler", "RetryPolicy"]
 
 
+_DECODE_SLICE = 250
+"""Records decoded between two turns of the event loop."""
+
+
+@dataclass(frozen=True, slots=True)
+class _InFlight:
+    """A fetch being handled, and the offsets to commit once it and every earlier one are."""
+
+    task: asyncio.Task[None]
+    done: dict[TopicPartition, OffsetAndMetadata]
+
+
 class _Stale(Exception):
     """The consumer no longer makes progress (for instance after a broker restart)."""
 
@@ -71,7 +85,10 @@ class ConsumerRunner:
     call (so the handler must not rely on their order across partitions); offsets are
     committed only after that call succeeded. When it fails, each record is retried on its
     own (still through `batch_handle`), partition by partition, so a poison record is
-    isolated.
+    isolated. With `batches_in_flight` above 1, the next fetch is decoded and handed over
+    while earlier batches are still being handled (their database work overlaps); the
+    handler must then tolerate concurrent calls, and offsets are still committed in fetch
+    order, each batch's only once every earlier one has completed.
     The runner also consumes `flightdeck.<group>.retry`, where dead letters are replayed.
     """
 
@@ -89,8 +106,12 @@ class ConsumerRunner:
         registry: CollectorRegistry | None = None,
         stale_after: float | None = None,
         keep_unknown: bool = False,
+        batches_in_flight: int = 1,
     ) -> None:
+        if batches_in_flight < 1:
+            raise ValueError("batches_in_flight must be at least 1")
         self._settings = settings
+        self._in_flight_limit = batches_in_flight if batch_handle is not None else 1
         self.group = group
         physical = [settings.topics.physical(name) for name in (*topics, retry_topic(group))]
         self._topics = sorted(set(physical))
@@ -189,6 +210,18 @@ class ConsumerRunner:
                 log.debug("consumer stop failed: %s", exc)
 
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:
+        in_flight: deque[_InFlight] = deque()
+        try:
+            await self._fetch_and_handle(consumer, in_flight)
+        finally:
+            try:
+                await self._settle(consumer, in_flight, keep=0)
+            finally:
+                await _abandon(in_flight, cancel=False)  # left when a commit failed
+
+    async def _fetch_and_handle(
+        self, consumer: AIOKafkaConsumer, in_flight: deque[_InFlight]
+    ) -> None:
         idle_since = outside_group_since = time.monotonic()
         fetch_failures = 0
         while not self._stopping.is_set():
@@ -211,12 +244,19 @@ class ConsumerRunner:
                 await self._pause(0.5)
                 continue
             self._note_assignment(consumer)
-            if batches:
-                idle_since = time.monotonic()
-                try:
-                    await self._consume(consumer, batches)
-                except _Stopping:
-                    return
+            if not batches:
+                await self._settle(consumer, in_flight, keep=0)
+                continue
+            idle_since = time.monotonic()
+            done: dict[TopicPartition, OffsetAndMetadata] = {}
+            decoded = {
+                tp: await self._decode_all(tp, records, done) for tp, records in batches.items()
+            }
+            in_flight.append(
+                _InFlight(asyncio.create_task(self._handle_fetch(batches, decoded, done)), done)
+            )
+            if not await self._settle(consumer, in_flight, keep=self._in_flight_limit - 1):
+                return
 
     def _note_assignment(self, consumer: AIOKafkaConsumer) -> None:
         if consumer.assignment():
@@ -226,20 +266,38 @@ class ConsumerRunner:
         else:
             self.assigned.clear()
 
-    async def _consume(
-        self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord]]
+    async def _handle_fetch(
+        self,
+        batches: dict[TopicPartition, list[ConsumerRecord]],
+        decoded: dict[TopicPartition, list[tuple[ConsumerRecord, Envelope[Any]]]],
+        done: dict[TopicPartition, OffsetAndMetadata],
     ) -> None:
-        done: dict[TopicPartition, OffsetAndMetadata] = {}
-        try:
-            decoded = {
-                tp: await self._decode_all(tp, records, done) for tp, records in batches.items()
-            }
-            if not await self._handle_together(batches, decoded, done):
-                for tp, pending in decoded.items():
-                    await self._handle_one_by_one(tp, batches[tp], pending, done)
-        finally:
-            # Commit what was handled even when stopping or when dead-lettering failed.
-            await self._commit(consumer, done)
+        """Handle one fetch's decoded records, noting in `done` what may be committed."""
+        if not await self._handle_together(batches, decoded, done):
+            for tp, pending in decoded.items():
+                await self._handle_one_by_one(tp, batches[tp], pending, done)
+
+    async def _settle(
+        self, consumer: AIOKafkaConsumer, in_flight: deque[_InFlight], *, keep: int
+    ) -> bool:
+        """Wait for the oldest batches in flight until at most `keep` remain, committing
+        each one's offsets in fetch order; whether to go on consuming. After a batch that
+        did not complete (stopping, or an error, which is raised once the younger batches
+        are done), the younger ones' offsets are not committed: they may lie beyond records
+        of that batch that were not handled, and are fetched again."""
+        while len(in_flight) > keep:
+            oldest = in_flight.popleft()
+            try:
+                await oldest.task
+            except BaseException as exc:
+                # Commit what was handled even when stopping or when dead-lettering failed.
+                await self._commit(consumer, oldest.done)
+                await _abandon(in_flight, cancel=isinstance(exc, asyncio.CancelledError))
+                if isinstance(exc, _Stopping):
+                    return False
+                raise
+            await self._commit(consumer, oldest.done)
+        return True
 
     async def _check_alive(self, consumer: AIOKafkaConsumer) -> None:
         """While idle, make sure the broker still knows our group and topics: a restarted
@@ -286,7 +344,9 @@ class ConsumerRunner:
     ) -> list[tuple[ConsumerRecord, Envelope[Any]]]:
         """A partition's records to handle, decoded; the skipped ones in front count as done."""
         pending: list[tuple[ConsumerRecord, Envelope[Any]]] = []
-        for record in records:
+        for n, record in enumerate(records, 1):
+            if n % _DECODE_SLICE == 0:
+                await asyncio.sleep(0)  # let batches in flight take their database replies
             envelope = await self._decode(record)
             if envelope is None:
                 if not pending:
@@ -412,6 +472,16 @@ class ConsumerRunner:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+async def _abandon(in_flight: deque[_InFlight], *, cancel: bool) -> None:
+    """Let the batches in flight end (or cancel them) without committing their offsets."""
+    tasks = [batch.task for batch in in_flight]
+    in_flight.clear()
+    if cancel:
+        for task in tasks:
+            task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _in_group(consumer: AIOKafkaConsumer) -> bool:

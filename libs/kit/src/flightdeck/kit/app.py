@@ -49,6 +49,10 @@ class ServiceSpec:
     extra_topics: Sequence[str] = ()
     """Logical topics consumed beyond those of the subscriptions (e.g. every topic)."""
     batch_handler: Callable[[ServiceContext], BatchHandler] | None = None
+    batches_in_flight: int = 1
+    """With a batch handler on PostgreSQL, how many fetches may be handled at once (the next
+    one is decoded and started while earlier ones wait on the database). SQLite serialises
+    writers, so there it is always 1."""
     keep_unknown_types: bool = False
     """Hand well-formed events of types this codebase does not know to the handlers, with
     opaque data, instead of skipping them (the metrics log keeps every event)."""
@@ -167,6 +171,9 @@ def _build_context(
             registry=registry,
             stale_after=settings.consumer_stale_seconds,
             keep_unknown=spec.keep_unknown_types,
+            batches_in_flight=(
+                spec.batches_in_flight if context.engine.dialect.name == "postgresql" else 1
+            ),
         )
     context.producer = producer
     return context

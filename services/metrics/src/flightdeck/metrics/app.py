@@ -15,6 +15,7 @@ SPEC = ServiceSpec(
     routers=[router],
     extra_topics=[events_topic(producer) for producer in PUBLISHERS],
     batch_handler=ingest_batches,
+    batches_in_flight=2,
     keep_unknown_types=True,
 )
 

@@ -39,6 +39,7 @@ async def rebuild(conn: AsyncConnection) -> Rebuilt:
     the old projections until it commits, then see the new ones. Projection writers (the
     consumer) wait on the projection lock meanwhile."""
     started = time.perf_counter()
+    await projector.tune(conn)
     await projector.lock_projections(conn)
     if conn.dialect.name == "postgresql":
         await _rebuild_staged(conn)
