@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import Column, MetaData, Table, delete, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.schema import CreateTable
 
 from flightdeck.events.envelope import Envelope
-from flightdeck.metrics.db.bulk import upsert
+from flightdeck.metrics.db.bulk import one_of, upsert
 from flightdeck.metrics.db.refresh import Refresh
 from flightdeck.metrics.db.tables import (
     change_approvals,
@@ -30,7 +28,7 @@ from flightdeck.metrics.db.tables import (
     verifications,
     windows_opened,
 )
-from flightdeck.metrics.domain.facts import Claim, Facts, LoggedEvent, Row
+from flightdeck.metrics.domain.facts import Claim, Facts, LoggedEvent, Row, gather
 
 PROJECTION_LOCK = 8_106_001
 """PostgreSQL advisory lock serialising projection writers (replicas, rebuild)."""
@@ -53,11 +51,23 @@ async def lock_projections(conn: AsyncConnection) -> None:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROJECTION_LOCK})
 
 
-async def append(
+@dataclass(frozen=True, slots=True)
+class Arrivals:
+    """A batch's events staged for the log (one per ce_id, in delivery order) and the facts
+    they contribute, ready before the projection lock is taken."""
+
+    events: list[LoggedEvent]
+    facts: Facts
+    insert: Any
+    values: list[Row] | None
+
+
+async def stage(
     conn: AsyncConnection, envelopes: Sequence[Envelope[Any]], now: datetime
-) -> list[LoggedEvent]:
-    """Append events not logged before (by ce_id); returns those newly logged."""
-    rows: dict[str, dict[str, Any]] = {}
+) -> Arrivals | None:
+    """Stage the log rows of a batch and gather its facts (None: an empty batch). Nothing
+    shared is written yet, so another batch may be projecting meanwhile."""
+    rows: dict[str, Row] = {}
     for envelope in envelopes:
         rows.setdefault(
             envelope.id,
@@ -73,54 +83,23 @@ async def append(
             },
         )
     if not rows:
-        return []
-    if conn.dialect.name == "postgresql":
-        fresh = await _append_copied(conn, list(rows.values()))
-    else:
-        statement = sqlite.insert(event_log).on_conflict_do_nothing(index_elements=["event_id"])
-        returning = statement.returning(event_log.c.event_id)
-        fresh = set((await conn.execute(returning, list(rows.values()))).scalars())
-    return [
-        LoggedEvent(row["event_id"], row["type"], row["time"], row["data"])
-        for row in rows.values()
-        if row["event_id"] in fresh
+        return None
+    statement, values = await upsert(conn, event_log, list(rows.values()))
+    statement = statement.on_conflict_do_nothing(index_elements=["event_id"])
+    events = [
+        LoggedEvent(row["event_id"], row["type"], row["time"], row["data"]) for row in rows.values()
     ]
+    return Arrivals(events, gather(events), statement.returning(event_log.c.event_id), values)
 
 
-arrivals = Table(
-    "log_arrivals",
-    MetaData(),
-    *(Column(c.name, c.type) for c in event_log.c if c.name != "seq"),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DELETE ROWS",
-)
-"""A batch's events on their way into the log (PostgreSQL)."""
-
-
-async def _append_copied(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[str]:
-    """PostgreSQL: the rows go by COPY into a scratch table, then into the log in one
-    statement (as one JSON document they cost three times as much to parse, for the events'
-    nested data). They go in ce_id order: two batches in flight holding the same events then
-    wait on each other's rows in one order, never in a cycle."""
-    await conn.execute(CreateTable(arrivals, if_not_exists=True))
-    driver = (await conn.get_raw_connection()).driver_connection
-    assert driver is not None
-    names = [column.name for column in arrivals.c]
-    await driver.copy_records_to_table(
-        arrivals.name,
-        columns=names,
-        records=[
-            tuple(orjson.dumps(row[n]).decode() if n == "data" else row[n] for n in names)
-            for row in rows
-        ],
-    )
-    statement = (
-        postgresql.insert(event_log)
-        .from_select(names, select(arrivals).order_by(arrivals.c.event_id))
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(event_log.c.event_id)
-    )
-    return set((await conn.execute(statement)).scalars())
+async def append(conn: AsyncConnection, arrivals: Arrivals) -> tuple[list[LoggedEvent], Facts]:
+    """Append the staged events not logged before (by ce_id), under the projection lock so
+    that the log's sequence follows commit order; returns them and their facts."""
+    fresh = set((await conn.execute(arrivals.insert, arrivals.values)).scalars())
+    if len(fresh) == len(arrivals.events):
+        return arrivals.events, arrivals.facts
+    logged = [event for event in arrivals.events if event.event_id in fresh]
+    return logged, gather(logged)
 
 
 async def store(conn: AsyncConnection, facts: Facts, refresh: Refresh) -> None:
@@ -142,7 +121,7 @@ async def store(conn: AsyncConnection, facts: Facts, refresh: Refresh) -> None:
 
 async def _insert_new(conn: AsyncConnection, table: Table, rows: list[Row], key: str) -> None:
     if rows:
-        statement, values = upsert(conn, table, rows)
+        statement, values = await upsert(conn, table, rows)
         await conn.execute(statement.on_conflict_do_nothing(index_elements=[key]), values)
 
 
@@ -157,13 +136,13 @@ async def _claim(
         row[0]: Claim(row[0], row[1], row[2], row[3])
         for row in await conn.execute(
             select(table.c[key], table.c[value], table.c.event_us, table.c.event_id).where(
-                table.c[key].in_(offered)
+                one_of(conn, table.c[key], offered)
             )
         )
     }
     winning = [c for k, c in offered.items() if k not in held or c.beats(held[k])]
     if winning:
-        statement, values = upsert(
+        statement, values = await upsert(
             conn,
             table,
             [
@@ -199,7 +178,7 @@ async def _store_deployments(conn: AsyncConnection, facts: Facts, refresh: Refre
                 deployments.c.finished_day,
                 deployments.c.event_us,
                 deployments.c.event_id,
-            ).where(deployments.c.deployment_id.in_(offered))
+            ).where(one_of(conn, deployments.c.deployment_id, offered))
         )
     }
     winners = [
@@ -215,7 +194,7 @@ async def _store_deployments(conn: AsyncConnection, facts: Facts, refresh: Refre
         await _forget_replaced(conn, replaced, refresh)
     await _assign_teams(conn, winners, refresh)
     columns = [c.name for c in deployments.c]
-    statement, values = upsert(
+    statement, values = await upsert(
         conn, deployments, [{name: row[name] for name in columns} for row in winners]
     )
     statement = statement.on_conflict_do_update(
@@ -227,13 +206,25 @@ async def _store_deployments(conn: AsyncConnection, facts: Facts, refresh: Refre
         (c["deployment_id"], c["repo"], c["sha"]): c for row in winners for c in row["commits"]
     }
     if commits:
-        statement, values = upsert(conn, deployment_commits, list(commits.values()))
+        statement, values = await upsert(conn, deployment_commits, list(commits.values()))
         await conn.execute(statement, values)
     for _, repo, sha in commits:
         refresh.commit(repo, sha)
     for row in winners:
-        refresh.deployment(row["deployment_id"])
+        refresh.day(row["service"], row["finished_day"])
         refresh.scope(row["service"], row["environment"], row["finished_us"])
+    # A written row's failure mark starts empty: recompute it where failures already point at
+    # the deployment (a replaced one, or a new one named by earlier health checks or
+    # rollbacks). Failures the batch attributes anew are noted by the refresh itself.
+    for old in replaced:
+        refresh.deployment(old.deployment_id)
+    new = [row["deployment_id"] for row in winners if row["deployment_id"] not in held]
+    if new and not refresh.everything:
+        named = select(health_failures.c.deployment_id).where(
+            one_of(conn, health_failures.c.deployment_id, new)
+        )
+        for (deployment_id,) in await conn.execute(named.distinct()):
+            refresh.deployment(deployment_id)
 
 
 async def _assign_teams(conn: AsyncConnection, rows: list[Row], refresh: Refresh) -> None:
@@ -246,7 +237,7 @@ async def _assign_teams(conn: AsyncConnection, rows: list[Row], refresh: Refresh
         return
     mapped = await conn.execute(
         select(service_teams.c.service, service_teams.c.team).where(
-            service_teams.c.service.in_(undeclared)
+            one_of(conn, service_teams.c.service, undeclared)
         )
     )
     teams: dict[str, str] = dict(mapped.all())
@@ -260,13 +251,13 @@ async def _forget_replaced(conn: AsyncConnection, replaced: list[Any], refresh: 
     ids = [row.deployment_id for row in replaced]
     old_commits = await conn.execute(
         select(deployment_commits.c.repo, deployment_commits.c.sha).where(
-            deployment_commits.c.deployment_id.in_(ids)
+            one_of(conn, deployment_commits.c.deployment_id, ids)
         )
     )
     for repo, sha in old_commits:
         refresh.commit(repo, sha)
     await conn.execute(
-        delete(deployment_commits).where(deployment_commits.c.deployment_id.in_(ids))
+        delete(deployment_commits).where(one_of(conn, deployment_commits.c.deployment_id, ids))
     )
     for row in replaced:
         refresh.day(row.service, row.finished_day)

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql import ColumnElement
 
-from flightdeck.metrics.db.bulk import upsert
+from flightdeck.metrics.db.bulk import copy_rows
 from flightdeck.metrics.db.tables import (
     commit_leads,
     daily_deployments,
@@ -187,8 +187,12 @@ class Refresh:
             names = [column.name for column in table.c]
             rows[table] = [dict(zip(names, note, strict=True)) for note in self._notes[table.name]]
         for table, values in rows.items():
-            if values:
-                await self.conn.execute(*upsert(self.conn, table, values))
+            if not values:
+                continue
+            if self.conn.dialect.name == "postgresql":
+                await copy_rows(self.conn, table, values)
+            else:
+                await self.conn.execute(insert(table), values)
         await self._bound_rollback_scopes()
         if self._services:
             days = select(self.d.c.service, self.d.c.finished_day).where(
@@ -243,27 +247,23 @@ class Refresh:
         bounded = or_(scopes.c.until_us.is_(None), time <= scopes.c.until_us)
         return [*self._same_scope(table), time >= scopes.c.since_us, bounded]
 
-    def _reattributable(self) -> Any:
-        """Ids of the failures whose attribution the batch may change."""
-        f = self.f.alias("candidate")  # an alias: not correlated with an enclosing statement
-        unnamed = select(f.c.failure_id).where(
-            f.c.kind == "health_check",
-            f.c.named_deployment_id.is_(None),
-            *self._window_scoped(f, f.c.occurred_us),
-        )
-        rollbacks = select(f.c.failure_id).where(
-            f.c.kind == "rollback", *self._rollback_scoped(f, f.c.occurred_us)
-        )
-        return unnamed.union(rollbacks)
-
     async def _note_attributed(self) -> None:
+        """Note the deployments that the failures the batch may re-attribute point at."""
         if self.everything:
             return
-        attributed = select(self.f.c.deployment_id).where(
-            self.f.c.deployment_id.is_not(None), self.f.c.failure_id.in_(self._reattributable())
+        f = self.f.alias("candidate")  # an alias: not correlated with an enclosing statement
+        attributed = f.c.deployment_id.is_not(None)
+        unnamed = select(f.c.deployment_id).where(
+            f.c.kind == "health_check",
+            f.c.named_deployment_id.is_(None),
+            attributed,
+            *self._window_scoped(f, f.c.occurred_us),
+        )
+        rollbacks = select(f.c.deployment_id).where(
+            f.c.kind == "rollback", attributed, *self._rollback_scoped(f, f.c.occurred_us)
         )
         await self.conn.execute(
-            insert(touched_deployments).from_select(["deployment_id"], attributed)
+            insert(touched_deployments).from_select(["deployment_id"], unnamed.union_all(rollbacks))
         )
 
     # -- attribution --------------------------------------------------------------------

@@ -11,22 +11,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from flightdeck.events.envelope import Envelope
 from flightdeck.metrics.db import projector
 from flightdeck.metrics.db.refresh import Refresh
-from flightdeck.metrics.domain.facts import gather
 
 
 async def ingest(engine: AsyncEngine, envelopes: Sequence[Envelope[Any]], now: datetime) -> int:
     """Log the events not seen before (by ce_id) and bring the projections up to date with
     them in the same transaction; returns how many were new.
 
-    The log append comes before the projection writers' lock, so that concurrent batches
-    append while another one projects. A rebuild holding the lock cannot see the appended
-    rows before they commit, which is after the projections took them in."""
+    What needs no shared state (the log rows staged, the facts gathered) is done before the
+    projection writers' lock, while another batch may hold it."""
     async with engine.begin() as conn:
         await projector.tune(conn)
-        logged = await projector.append(conn, envelopes, now)
+        arrivals = await projector.stage(conn, envelopes, now)
+        if arrivals is None:
+            return 0
+        await projector.lock_projections(conn)
+        logged, facts = await projector.append(conn, arrivals)
         if logged:
-            await projector.lock_projections(conn)
             refresh = Refresh(conn)
-            await projector.store(conn, gather(logged), refresh)
+            await projector.store(conn, facts, refresh)
             await refresh.run()
     return len(logged)
