@@ -40,6 +40,8 @@ class KafkaSettings(BaseModel):
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 1_000
     max_poll_records: int = 500
+    max_partition_fetch_bytes: int = 1024 * 1024
+    """Most bytes one fetch returns per partition (a larger record still comes alone)."""
     partitions: int = 3
     replication_factor: int = 1
 
@@ -77,6 +79,7 @@ def new_consumer(
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.heartbeat_interval_ms,
         max_poll_records=settings.max_poll_records,
+        max_partition_fetch_bytes=settings.max_partition_fetch_bytes,
         request_timeout_ms=max(settings.request_timeout_ms, settings.session_timeout_ms + 5_000),
     )
 
