@@ -7,6 +7,9 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
+from aiokafka import AIOKafkaConsumer
+
 from flightdeck.events.catalogue import DeploymentStarted, ReleasePlanned
 from flightdeck.events.consumer import ConsumerRunner, RetryPolicy
 from flightdeck.events.deadletters import read_dead_letters
@@ -172,3 +175,42 @@ async def test_a_younger_batch_is_not_committed_past_an_unfinished_older_one(
     assert poison.id not in handled
     assert set(handled) | set(again) == {e.id for e in events}, "a record was lost"
     assert again[0] == poison.id, "the records before the poison were not committed"
+
+
+async def test_cancelling_the_runner_cancels_the_batches_in_flight(
+    kafka: KafkaSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled while it fetches the next records, the runner cancels the batch in flight
+    instead of waiting for it."""
+    small = kafka.model_copy(update={"max_poll_records": 5})
+    await publish(small, *_events()[:3])  # one fetch
+    started = asyncio.Event()
+    cancelled: list[int] = []
+    fetch = AIOKafkaConsumer.getmany
+    fetched = False
+
+    async def slow_fetch(self: AIOKafkaConsumer, *args: Any, **kwargs: Any) -> Any:
+        nonlocal fetched
+        if fetched:  # the fetch after the records: still waiting when the runner is cancelled
+            await asyncio.Event().wait()
+        records = await fetch(self, *args, **kwargs)
+        fetched = fetched or bool(records)
+        return records
+
+    monkeypatch.setattr(AIOKafkaConsumer, "getmany", slow_fetch)
+
+    async def batch(envelopes: Sequence[Envelope[Any]]) -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()  # a batch that would never end by itself
+        except asyncio.CancelledError:
+            cancelled.append(len(envelopes))
+            raise
+
+    _, task = _start(small, "cancelled", batch, batches_in_flight=2)
+    await asyncio.wait_for(started.wait(), 30)
+    await asyncio.sleep(0.2)  # the runner is in its next fetch
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=10)
+    assert done, "the runner waited for the batch in flight instead of cancelling it"
+    assert cancelled == [3]

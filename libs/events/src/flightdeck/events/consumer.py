@@ -88,7 +88,9 @@ class ConsumerRunner:
     isolated. With `batches_in_flight` above 1, the next fetch is decoded and handed over
     while earlier batches are still being handled (their database work overlaps); the
     handler must then tolerate concurrent calls, and offsets are still committed in fetch
-    order, each batch's only once every earlier one has completed.
+    order, each batch's only once every earlier one has completed. When an earlier batch
+    does not complete, the later ones are fetched again: their malformed records are then
+    dead-lettered a second time. Cancelling the runner cancels the batches in flight.
     The runner also consumes `flightdeck.<group>.retry`, where dead letters are replayed.
     """
 
@@ -213,11 +215,20 @@ class ConsumerRunner:
         in_flight: deque[_InFlight] = deque()
         try:
             await self._fetch_and_handle(consumer, in_flight)
-        finally:
-            try:
+        except BaseException as exc:
+            cancelled = isinstance(exc, asyncio.CancelledError)
+            if cancelled:  # the batches in flight are cancelled too, not waited for
+                for batch in in_flight:
+                    batch.task.cancel()
+            # Commit, in fetch order, what completed; the first failure ends the commits.
+            with contextlib.suppress(BaseException):
                 await self._settle(consumer, in_flight, keep=0)
-            finally:
-                await _abandon(in_flight, cancel=False)  # left when a commit failed
+            await _abandon(in_flight, cancel=cancelled)
+            raise
+        try:
+            await self._settle(consumer, in_flight, keep=0)
+        finally:
+            await _abandon(in_flight, cancel=False)  # left when a commit failed
 
     async def _fetch_and_handle(
         self, consumer: AIOKafkaConsumer, in_flight: deque[_InFlight]
@@ -290,9 +301,12 @@ class ConsumerRunner:
             try:
                 await oldest.task
             except BaseException as exc:
-                # Commit what was handled even when stopping or when dead-lettering failed.
-                await self._commit(consumer, oldest.done)
-                await _abandon(in_flight, cancel=isinstance(exc, asyncio.CancelledError))
+                try:
+                    # What was handled is committed, even when stopping or when
+                    # dead-lettering failed; the younger batches never are.
+                    await self._commit(consumer, oldest.done)
+                finally:
+                    await _abandon(in_flight, cancel=isinstance(exc, asyncio.CancelledError))
                 if isinstance(exc, _Stopping):
                     return False
                 raise
