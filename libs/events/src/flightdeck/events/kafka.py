@@ -41,7 +41,7 @@ class KafkaSettings(BaseModel):
     heartbeat_interval_ms: int = 1_000
     max_poll_records: int = 500
     max_partition_fetch_bytes: int = 1024 * 1024
-    """Most bytes one fetch returns per partition (a larger record still comes alone)."""
+    """Most bytes one fetch asks for per partition."""
     partitions: int = 3
     replication_factor: int = 1
 
