@@ -269,3 +269,25 @@ async def test_a_restoration_stamped_before_the_detection_counts_when_it_comes_l
     assert (await client.post("/projections/rebuild", headers=admin)).status_code == 200
     rows = (await get(client, tokens, "/dora/failures", **day))["items"]
     assert [(r["failure_id"], r["recovery_seconds"], r["open"]) for r in rows] == expected
+
+
+async def test_a_redescribed_deployment_takes_its_new_commits(client: Any, tokens: Tokens) -> None:
+    # RD is first described carrying r1 (authored 1 h before), then again, by a later event in
+    # a later batch, carrying r2 (authored 2 h before) instead: only r2 has a lead time,
+    # 7200 s, also after a rebuild.
+    day = {"from": "2026-03-22T00:00:00Z", "to": "2026-03-23T00:00:00Z", "service": "redo"}
+    first = finished("RD", "redo", t(3, 22, 12), [commit("r1", t(3, 22, 11))], team="t1")
+    redescribed = finished("RD", "redo", t(3, 22, 12), [commit("r2", t(3, 22, 10))], team="t1")
+    again = Envelope(data=redescribed.data, time=t(3, 22, 13))
+
+    async def leads() -> tuple[int, float | None]:
+        body = (await get(client, tokens, "/dora", **day))["lead_time"]
+        return body["n"], body["p50_seconds"]
+
+    await feed(client, [first])
+    assert await leads() == (1, 3600.0)
+    await feed(client, [again])
+    assert await leads() == (1, 7200.0)
+    admin = tokens.headers("root", "admin")
+    assert (await client.post("/projections/rebuild", headers=admin)).status_code == 200
+    assert await leads() == (1, 7200.0)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select, text, update
+from sqlalchemy import Table, delete, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flightdeck.events.envelope import Envelope
@@ -208,8 +208,18 @@ async def _store_deployments(conn: AsyncConnection, facts: Facts, refresh: Refre
     if commits:
         statement, values = await upsert(conn, deployment_commits, list(commits.values()))
         await conn.execute(statement, values)
-    for _, repo, sha in commits:
-        refresh.commit(repo, sha)
+    # A new deployment can only make itself its commits' first deployment: their lead times
+    # are kept by a minimum. A replaced one may have moved or lost that place: its commits'
+    # lead times are recomputed from every deployment carrying them.
+    again = {row.deployment_id for row in replaced}
+    for deployment_id, repo, sha in commits:
+        if deployment_id in again or refresh.everything:
+            refresh.commit(repo, sha)
+    if not refresh.everything:
+        await _lead_new_commits(
+            conn,
+            {row["deployment_id"]: row for row in winners if row["deployment_id"] not in again},
+        )
     for row in winners:
         refresh.day(row["service"], row["finished_day"])
         refresh.scope(row["service"], row["environment"], row["finished_us"])
@@ -225,6 +235,47 @@ async def _store_deployments(conn: AsyncConnection, facts: Facts, refresh: Refre
         )
         for (deployment_id,) in await conn.execute(named.distinct()):
             refresh.deployment(deployment_id)
+
+
+async def _lead_new_commits(conn: AsyncConnection, fresh: dict[str, Row]) -> None:
+    """Make each new succeeded non-rollback deployment the first deployment of its commits in
+    its tier where it comes before the held one (finish time, then deployment id)."""
+    firsts: dict[tuple[str, str, str], Row] = {}
+    for row in fresh.values():
+        if not row["succeeded"] or row["is_rollback"]:
+            continue
+        finished = row["finished_us"]
+        for commit in row["commits"]:
+            key = (commit["repo"], commit["sha"], row["environment_tier"])
+            held = firsts.get(key)
+            if held is not None and (held["deployed_us"], held["deployment_id"]) < (
+                finished,
+                row["deployment_id"],
+            ):
+                continue
+            merged = commit["merged_us"]
+            firsts[key] = {
+                "repo": commit["repo"],
+                "sha": commit["sha"],
+                "environment_tier": row["environment_tier"],
+                "deployment_id": row["deployment_id"],
+                "service": row["service"],
+                "team": row["team"],
+                "deployed_us": finished,
+                "lead_authored_us": finished - commit["authored_us"],
+                "lead_merged_us": None if merged is None else finished - merged,
+            }
+    if not firsts:
+        return
+    statement, values = await upsert(conn, commit_leads, list(firsts.values()))
+    keys = ("repo", "sha", "environment_tier")
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c.name: statement.excluded[c.name] for c in commit_leads.c if c.name not in keys},
+        where=tuple_(statement.excluded.deployed_us, statement.excluded.deployment_id)
+        < tuple_(commit_leads.c.deployed_us, commit_leads.c.deployment_id),
+    )
+    await conn.execute(statement, values)
 
 
 async def _assign_teams(conn: AsyncConnection, rows: list[Row], refresh: Refresh) -> None:

@@ -70,7 +70,10 @@ affect recomputes a superset of what each of its times may affect, which is as r
 derived value is a function of the facts) and costs one index probe per span instead of one
 per event: a live batch has one span per service and environment.
 `until_us` bounds the rollbacks whose replaced deployment may change (the next non-rollback
-deployment after `latest_us`; null: none yet)."""
+deployment after `latest_us`; `FOREVER` when there is none yet, so that every bound is a plain
+range an index can seek)."""
+FOREVER = 2**63 - 1
+"""The largest BIGINT: a span bound meaning 'no end'."""
 touched_deployments = Table(
     "refresh_deployments", scratch, Column("deployment_id", Text), prefixes=["TEMPORARY"]
 )
@@ -223,7 +226,8 @@ class Refresh:
             )
             .scalar_subquery()
         )
-        await self.conn.execute(update(scopes).values(until_us=following))
+        bound = func.coalesce(following, literal(FOREVER, BigInteger))
+        await self.conn.execute(update(scopes).values(until_us=bound))
 
     def _same_scope(self, table: Any) -> list[ColumnElement[bool]]:
         return [table.c.service == scopes.c.service, table.c.environment == scopes.c.environment]
@@ -244,8 +248,7 @@ class Refresh:
         deployment."""
         if self.everything:
             return []
-        bounded = or_(scopes.c.until_us.is_(None), time <= scopes.c.until_us)
-        return [*self._same_scope(table), time >= scopes.c.since_us, bounded]
+        return [*self._same_scope(table), time >= scopes.c.since_us, time <= scopes.c.until_us]
 
     async def _note_attributed(self) -> None:
         """Note the deployments that the failures the batch may re-attribute point at."""
@@ -398,19 +401,22 @@ class Refresh:
             # Detected before a touched time and not recovered before it. Materialised first:
             # planned as one statement with the updates, PostgreSQL evaluated the recovery
             # subqueries for every health check before joining the scopes.
+            # Still open, or recovered since: two seeks of the recovery index per scope (as
+            # one condition with OR, every health check of the scope was read).
             candidate = self.f.alias("candidate")
-            chosen = select(candidate.c.failure_id).where(
+            detected = [
                 candidate.c.kind == "health_check",
                 *self._same_scope(candidate),
                 candidate.c.detected_us <= scopes.c.latest_us,
-                or_(
-                    candidate.c.recovered_us.is_(None),
-                    candidate.c.recovered_us >= scopes.c.since_us,
-                ),
+            ]
+            still_open = select(candidate.c.failure_id).where(
+                *detected, candidate.c.recovered_us.is_(None)
             )
-            await self.conn.execute(
-                insert(touched_failures).from_select(["failure_id"], chosen.distinct())
+            recovered_since = select(candidate.c.failure_id).where(
+                *detected, candidate.c.recovered_us >= scopes.c.since_us
             )
+            chosen = still_open.union(recovered_since)
+            await self.conn.execute(insert(touched_failures).from_select(["failure_id"], chosen))
             await self._analyze(touched_failures)
             stale.append(self.f.c.failure_id.in_(select(touched_failures.c.failure_id)))
         await self.conn.execute(
