@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import logging
@@ -12,6 +13,7 @@ import pytest
 from flightdeck.events import logcontext
 from flightdeck.events.consumer import RetryPolicy
 from flightdeck.events.topics import Topics
+from flightdeck.kit.app import GC_THRESHOLDS, heap_frozen
 from flightdeck.kit.logs import JsonFormatter
 from flightdeck.kit.pagination import decode_cursor, encode_cursor
 from flightdeck.kit.problems import Problem
@@ -121,3 +123,14 @@ def test_problem_helpers_render_rfc9457_documents() -> None:
     for limit in (0, 501):
         with pytest.raises(Problem):
             check_limit(limit)
+
+
+def test_a_running_service_collects_less_often_and_restores_the_collector_after() -> None:
+    before = gc.get_threshold()
+    assert before != GC_THRESHOLDS
+    kept: list[object] = []  # a list: an object the collector tracks, on the heap before
+    with heap_frozen():
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert not any(o is kept for o in gc.get_objects())  # frozen: out of sight
+    assert gc.get_threshold() == before
+    assert any(o is kept for o in gc.get_objects())

@@ -247,9 +247,19 @@ async def _housekeeping(context: ServiceContext) -> None:
         await asyncio.sleep(3600)
 
 
+GC_THRESHOLDS = (100_000, 20, 10)
+"""The cyclic collector's thresholds while a service runs. At Python's default (a young
+collection every 700 allocations) a consumer's batch of thousands of rows is scanned again and
+again while it is built: the metrics ingest spent about a seventh of its time collecting. With
+these, a young collection comes every 100,000 allocations and a full one every 20 million
+(or later, as Python defers it while the old generation grows): garbage cycles wait a little
+longer, and are still collected."""
+
+
 @contextlib.contextmanager
 def heap_frozen() -> Iterator[None]:
-    """Keep what is on the heap now out of the cyclic collector's sight until the block ends.
+    """Keep what is on the heap now out of the cyclic collector's sight until the block ends,
+    and collect less often meanwhile (`GC_THRESHOLDS`).
 
     Services run inside it once started (modules, schemas and the app stay put): a full
     collection then scans only what requests allocate, and its pauses drop from tens of
@@ -257,9 +267,12 @@ def heap_frozen() -> Iterator[None]:
     """
     gc.collect()
     gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 
