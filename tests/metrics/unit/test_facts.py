@@ -10,7 +10,7 @@ from flightdeck.events.catalogue.planning import ReleasePlanned
 from flightdeck.events.catalogue.validation import HealthCheckFailed
 from flightdeck.events.envelope import Event
 from flightdeck.events.testing import example
-from flightdeck.metrics.domain.facts import Claim, LoggedEvent, gather
+from flightdeck.metrics.domain.facts import Claim, LoggedEvent, first_deployments, gather
 from flightdeck.metrics.domain.instants import to_us
 from flightdeck.metrics.domain.value_stream import Timeline, matching_window, summarise
 
@@ -41,6 +41,26 @@ def test_a_deployment_gives_its_row_commits_and_tier_claim() -> None:
     assert [c["sha"] for c in row["commits"]] == ["a"]
     assert facts.team_claims == []
     assert [(c.key, c.value) for c in facts.tier_claims] == [("prod", "production")]
+
+
+def test_a_commit_leads_from_its_earliest_counted_deployment() -> None:
+    # D3 (a rollback) and D4 (failed) finish first but deploy nothing; D1 and D2 finish at the
+    # same time: the smaller id, D1, is the commit's first deployment, one hour after authoring.
+    commits = [{"repo": "r", "sha": "a", "authored_at": AT - timedelta(hours=2)}]
+    events = [
+        deployment(deployment_id="D2", finished_at=AT, is_rollback=False, commits=commits),
+        deployment(deployment_id="D1", finished_at=AT, is_rollback=False, commits=commits),
+        deployment(deployment_id="D3", finished_at=AT - timedelta(hours=1), is_rollback=True,
+                   commits=commits),
+        deployment(deployment_id="D4", finished_at=AT - timedelta(hours=1), outcome="failed",
+                   is_rollback=False, commits=commits),
+    ]  # fmt: skip
+    facts = gather([logged(e, f"e-{n}") for n, e in enumerate(events)])
+    (lead,) = first_deployments(facts.latest_deployments())
+    assert (lead["repo"], lead["sha"], lead["environment_tier"]) == ("r", "a", "production")
+    assert lead["deployment_id"] == "D1"
+    assert lead["lead_authored_us"] == 2 * 3600 * 1_000_000
+    assert lead["lead_merged_us"] is None
 
 
 def test_the_latest_event_describes_a_deployment() -> None:

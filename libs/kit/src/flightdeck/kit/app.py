@@ -250,7 +250,7 @@ async def _housekeeping(context: ServiceContext) -> None:
 GC_THRESHOLDS = (100_000, 20, 10)
 """The cyclic collector's thresholds while a service runs. At Python's default (a young
 collection every 700 allocations) a consumer's batch of thousands of rows is scanned again and
-again while it is built: the metrics ingest spent about a seventh of its time collecting. With
+again while it is built: the metrics ingest spent about an eighth of its time collecting. With
 these, a young collection comes every 100,000 allocations and a full one every 20 million
 (or later, as Python defers it while the old generation grows): garbage cycles wait a little
 longer, and are still collected."""

@@ -28,7 +28,14 @@ from flightdeck.metrics.db.tables import (
     verifications,
     windows_opened,
 )
-from flightdeck.metrics.domain.facts import Claim, Facts, LoggedEvent, Row, gather
+from flightdeck.metrics.domain.facts import (
+    Claim,
+    Facts,
+    LoggedEvent,
+    Row,
+    first_deployments,
+    gather,
+)
 
 PROJECTION_LOCK = 8_106_001
 """PostgreSQL advisory lock serialising projection writers (replicas, rebuild)."""
@@ -216,10 +223,7 @@ async def _store_deployments(conn: AsyncConnection, facts: Facts, refresh: Refre
         if deployment_id in again or refresh.everything:
             refresh.commit(repo, sha)
     if not refresh.everything:
-        await _lead_new_commits(
-            conn,
-            {row["deployment_id"]: row for row in winners if row["deployment_id"] not in again},
-        )
+        await _lead_new_commits(conn, [r for r in winners if r["deployment_id"] not in again])
     for row in winners:
         refresh.day(row["service"], row["finished_day"])
         refresh.scope(row["service"], row["environment"], row["finished_us"])
@@ -237,37 +241,13 @@ async def _store_deployments(conn: AsyncConnection, facts: Facts, refresh: Refre
             refresh.deployment(deployment_id)
 
 
-async def _lead_new_commits(conn: AsyncConnection, fresh: dict[str, Row]) -> None:
-    """Make each new succeeded non-rollback deployment the first deployment of its commits in
-    its tier where it comes before the held one (finish time, then deployment id)."""
-    firsts: dict[tuple[str, str, str], Row] = {}
-    for row in fresh.values():
-        if not row["succeeded"] or row["is_rollback"]:
-            continue
-        finished = row["finished_us"]
-        for commit in row["commits"]:
-            key = (commit["repo"], commit["sha"], row["environment_tier"])
-            held = firsts.get(key)
-            if held is not None and (held["deployed_us"], held["deployment_id"]) < (
-                finished,
-                row["deployment_id"],
-            ):
-                continue
-            merged = commit["merged_us"]
-            firsts[key] = {
-                "repo": commit["repo"],
-                "sha": commit["sha"],
-                "environment_tier": row["environment_tier"],
-                "deployment_id": row["deployment_id"],
-                "service": row["service"],
-                "team": row["team"],
-                "deployed_us": finished,
-                "lead_authored_us": finished - commit["authored_us"],
-                "lead_merged_us": None if merged is None else finished - merged,
-            }
+async def _lead_new_commits(conn: AsyncConnection, fresh: list[Row]) -> None:
+    """Make new deployments the first deployment of their commits in their tier where they
+    come before the held one (finish time, then deployment id)."""
+    firsts = first_deployments(fresh)
     if not firsts:
         return
-    statement, values = await upsert(conn, commit_leads, list(firsts.values()))
+    statement, values = await upsert(conn, commit_leads, firsts)
     keys = ("repo", "sha", "environment_tier")
     statement = statement.on_conflict_do_update(
         index_elements=list(keys),

@@ -91,6 +91,38 @@ class Facts:
         return winners
 
 
+def first_deployments(deployments: Iterable[Row]) -> list[Row]:
+    """The commit lead rows (`commit_leads`) these deployment rows give on their own: each
+    (repo, sha, tier) at its earliest succeeded non-rollback deployment among them (finish
+    time, then deployment id)."""
+    firsts: dict[tuple[str, str, str], Row] = {}
+    for row in deployments:
+        if not row["succeeded"] or row["is_rollback"]:
+            continue  # a rollback deploys no new commits
+        finished = row["finished_us"]
+        for commit in row["commits"]:
+            key = (commit["repo"], commit["sha"], row["environment_tier"])
+            held = firsts.get(key)
+            if held is not None and (held["deployed_us"], held["deployment_id"]) < (
+                finished,
+                row["deployment_id"],
+            ):
+                continue
+            merged = commit["merged_us"]
+            firsts[key] = {
+                "repo": commit["repo"],
+                "sha": commit["sha"],
+                "environment_tier": row["environment_tier"],
+                "deployment_id": row["deployment_id"],
+                "service": row["service"],
+                "team": row["team"],
+                "deployed_us": finished,
+                "lead_authored_us": finished - commit["authored_us"],
+                "lead_merged_us": None if merged is None else finished - merged,
+            }
+    return list(firsts.values())
+
+
 def _latest(rows: list[Row], key: str) -> dict[str, Row]:
     chosen: dict[str, Row] = {}
     for row in rows:
