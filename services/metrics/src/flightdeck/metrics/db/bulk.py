@@ -33,7 +33,8 @@ from sqlalchemy.schema import CreateTable
 Row = dict[str, Any]
 
 _staging = MetaData()
-_ORDINAL = "staged_ordinal"
+ORDINAL = "staged_ordinal"
+"""The column of a staging table holding each row's place in its batch."""
 
 
 async def upsert(
@@ -45,11 +46,11 @@ async def upsert(
     if conn.dialect.name != "postgresql":
         return sqlite.insert(table), list(rows)
     names = [str(name) for name in rows[0]]
-    stage = _stage_of(table)
+    stage = staging_table(table)
     await conn.execute(CreateTable(stage, if_not_exists=True))
     await conn.execute(delete(stage))  # when staged before in this transaction
-    await copy_rows(conn, stage, rows, names, ordinal=_ORDINAL)
-    chosen = select(*(stage.c[name] for name in names)).order_by(stage.c[_ORDINAL])
+    await copy_rows(conn, stage, rows, names, ordinal=ORDINAL)
+    chosen = select(*(stage.c[name] for name in names)).order_by(stage.c[ORDINAL])
     return postgresql.insert(table).from_select(names, chosen), None
 
 
@@ -90,7 +91,7 @@ def one_of(conn: AsyncConnection, column: Any, values: Collection[str]) -> Any:
     return column.in_(values)
 
 
-def _stage_of(table: Table) -> Table:
+def staging_table(table: Table) -> Table:
     """The temporary table rows for `table` are staged in: its columns, without
     constraints, and each row's place in the batch; emptied at commit. Created in each
     transaction that needs it, if it does not exist yet: one created by a transaction that
@@ -102,7 +103,7 @@ def _stage_of(table: Table) -> Table:
             name,
             _staging,
             *(Column(column.name, column.type) for column in table.c),
-            Column(_ORDINAL, Integer),
+            Column(ORDINAL, Integer),
             prefixes=["TEMPORARY"],
             postgresql_on_commit="DELETE ROWS",
         )

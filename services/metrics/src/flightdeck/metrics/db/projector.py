@@ -96,17 +96,24 @@ async def stage(
     events = [
         LoggedEvent(row["event_id"], row["type"], row["time"], row["data"]) for row in rows.values()
     ]
-    return Arrivals(events, gather(events), statement.returning(event_log.c.event_id), values)
+    return Arrivals(events, gather(events), statement, values)
 
 
 async def append(conn: AsyncConnection, arrivals: Arrivals) -> tuple[list[LoggedEvent], Facts]:
     """Append the staged events not logged before (by ce_id), under the projection lock so
     that the log's sequence follows commit order; returns them and their facts."""
-    fresh = set((await conn.execute(arrivals.insert, arrivals.values)).scalars())
+    appended = arrivals.insert.returning(event_log.c.event_id)
+    fresh = set((await conn.execute(appended, arrivals.values)).scalars())
     if len(fresh) == len(arrivals.events):
         return arrivals.events, arrivals.facts
     logged = [event for event in arrivals.events if event.event_id in fresh]
     return logged, gather(logged)
+
+
+async def append_count(conn: AsyncConnection, arrivals: Arrivals) -> int:
+    """`append`, returning only how many events were new (their facts are not told apart:
+    for a writer whose merge of an already logged event's facts changes nothing)."""
+    return int((await conn.execute(arrivals.insert, arrivals.values)).rowcount)
 
 
 async def store(conn: AsyncConnection, facts: Facts, refresh: Refresh) -> None:

@@ -118,10 +118,12 @@ class Refresh:
         conn: AsyncConnection,
         *,
         everything: bool = False,
+        noted: bool = False,
         tables: Derivation = Derivation(),
     ) -> None:
         self.conn = conn
         self.everything = everything
+        self.noted = noted
         self.d, self.f = tables.deployments, tables.failures
         self.commits, self.restorations = tables.commits, tables.restorations
         self.leads, self.daily = tables.leads, tables.daily
@@ -174,8 +176,22 @@ class Refresh:
         await self._refresh_rollups()
 
     async def _write_notes(self) -> None:
-        """Fill the scratch tables (created once per connection, emptied per batch); on
-        PostgreSQL analyse them so the planner drives the joins from them."""
+        """Fill the scratch tables (created once per connection, emptied per batch) unless
+        the writer `noted` its batch there already (`merge`); on PostgreSQL analyse them so
+        the planner drives the joins from them."""
+        if not self.noted:
+            await self._write_collected_notes()
+        await self._bound_rollback_scopes()
+        if self._services:
+            days = select(self.d.c.service, self.d.c.finished_day).where(
+                self.d.c.service.in_(self._services)
+            )
+            await self.conn.execute(
+                insert(touched_days).from_select(["service", "day"], days.distinct())
+            )
+        await self._analyze(*scratch.tables.values())
+
+    async def _write_collected_notes(self) -> None:
         for table in scratch.tables.values():
             await self.conn.execute(CreateTable(table, if_not_exists=True))
             await self.conn.execute(delete(table))
@@ -196,15 +212,6 @@ class Refresh:
                 await copy_rows(self.conn, table, values)
             else:
                 await self.conn.execute(insert(table), values)
-        await self._bound_rollback_scopes()
-        if self._services:
-            days = select(self.d.c.service, self.d.c.finished_day).where(
-                self.d.c.service.in_(self._services)
-            )
-            await self.conn.execute(
-                insert(touched_days).from_select(["service", "day"], days.distinct())
-            )
-        await self._analyze(*scratch.tables.values())
 
     async def _analyze(self, *tables: Table) -> None:
         """On PostgreSQL, refresh the statistics of scratch tables just filled, so that the
