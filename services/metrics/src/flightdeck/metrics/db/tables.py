@@ -127,6 +127,13 @@ health_failures = Table(
     Column("recovered_by", String(32)),
     Index("ix_failures_scope", "service", "environment", "occurred_us"),
     Index("ix_failures_recovery", "service", "environment", "kind", "recovered_us"),
+    Index(
+        "ix_failures_open",
+        "service",
+        "environment",
+        postgresql_where=text("kind = 'health_check' AND recovered_us IS NULL"),
+        sqlite_where=text("kind = 'health_check' AND recovered_us IS NULL"),
+    ),
     Index("ix_failures_deployment", "deployment_id"),
     Index("ix_failures_occurred", "occurred_us"),
 )
