@@ -11,11 +11,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from flightdeck.events.envelope import Envelope
 from flightdeck.kit.testing import Tokens, context_of
 from flightdeck.metrics.db.projector import PROJECTION_LOCK
+from flightdeck.metrics.db.tables import event_log
 from flightdeck.metrics.service.ingest import ingest
 from tests.metrics import scenario
 from tests.metrics.integration.test_dora_scenario import OFFLINE, feed
@@ -195,21 +196,35 @@ async def test_batches_ingested_concurrently_give_the_same_answers(
         assert await answers(client, tokens) == expected
 
 
-async def test_the_log_append_waits_for_the_projection_lock(
-    start_service: Any, backend: str
+async def test_a_reader_of_the_log_never_sees_an_event_appear_behind_its_cursor(
+    start_service: Any, tokens: Tokens, backend: str
 ) -> None:
-    """A batch touches the log only once it holds the projection lock, so the log's sequence
-    follows commit order: a reader paging `/events` never sees a lower `seq` appear behind
-    one it has read."""
+    """Batches append to the log before taking the projection lock, so an older transaction
+    may commit after a younger one. `/events` lists the log in transaction order up to the
+    oldest transaction still running: while the older batch waits for the lock, a reader sees
+    neither its events nor the younger ones; once it commits, both come after the cursor."""
     if backend != "postgresql":
         pytest.skip("SQLite serialises whole transactions")
+    history = random_history(4)
+    viewer = tokens.headers("ana", "viewer")
     lock = {"key": PROJECTION_LOCK}
+
+    async def after(cursor: str) -> list[str]:
+        params = {"cursor": cursor, "limit": 500}
+        body = (await client.get("/events", params=params, headers=viewer)).json()
+        return [item["id"] for item in body["items"]]
+
     async with start_service("metrics", **OFFLINE) as client:
         engine = context_of(client.app).engine
+        assert await ingest(engine, history[:10], scenario.DAY0) == 10
+        first = (await client.get("/events", params={"limit": 5}, headers=viewer)).json()
+        cursor = first["next_cursor"]
+        earlier = await after(cursor)
+        assert earlier == [event.id for event in history[5:10]]
         async with engine.connect() as holder, engine.connect() as observer:
             await holder.execute(text("SELECT pg_advisory_lock(:key)"), lock)
             await holder.commit()
-            batch = asyncio.create_task(ingest(engine, random_history(4)[:20], scenario.DAY0))
+            older = asyncio.create_task(ingest(engine, history[10:30], scenario.DAY0))
             waiting = text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
             for _ in range(200):
                 waiter = await observer.scalar(waiting)
@@ -218,12 +233,21 @@ async def test_the_log_append_waits_for_the_projection_lock(
                     break
                 await asyncio.sleep(0.05)
             assert waiter is not None, "the batch never waited for the projection lock"
-            held = text(
-                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                "WHERE l.pid = :pid AND c.relname = 'event_log'"
-            )
-            touched = await observer.scalar(held, {"pid": waiter})
+            younger = history[30]
+            row = {
+                "event_id": younger.id,
+                "type": younger.type,
+                "subject": younger.subject,
+                "source": younger.source,
+                "time": younger.time,
+                "data": younger.data.model_dump(mode="json"),
+                "recorded_at": scenario.DAY0,
+            }
+            async with engine.begin() as writer:  # appends and commits before the older one
+                await writer.execute(insert(event_log).values(row))
+            assert await after(cursor) == earlier
             await holder.execute(text("SELECT pg_advisory_unlock(:key)"), lock)
             await holder.commit()
-            assert await asyncio.wait_for(batch, 30) == 20
-        assert touched == 0, "the batch wrote to the log before taking the projection lock"
+            assert await asyncio.wait_for(older, 30) == 20
+        appended = [event.id for event in history[10:30]]
+        assert await after(cursor) == [*earlier, *appended, younger.id]

@@ -153,10 +153,10 @@ class PageRequest:
         parts = self.key(int, str)
         return (parts[0], parts[1]) if parts else None
 
-    def seq_key(self) -> int | None:
-        """The sequence number of an event-log cursor."""
-        parts = self.key(int)
-        return int(parts[0]) if parts else None
+    def log_key(self) -> tuple[int, int] | None:
+        """The (transaction, sequence number) key of an event-log cursor."""
+        parts = self.key(int, int)
+        return (parts[0], parts[1]) if parts else None
 
     def page(
         self, rows: Sequence[R], view: Callable[[R], V], key: Callable[[R], tuple[Any, ...]]

@@ -129,8 +129,8 @@ async def logged_events(
 ) -> Page[EventView]:
     """The event log, oldest first."""
     query = EventQuery(tuple(types or ()), subject, correlation_id, bounds.start, bounds.end)
-    rows = await reports.events(context.reader, query, paging.seq_key(), paging.fetch)
-    return paging.page(rows, EventView.of, lambda row: (row["seq"],))
+    rows = await reports.events(context.reader, query, paging.log_key(), paging.fetch)
+    return paging.page(rows, EventView.of, lambda row: (row["txid"], row["seq"]))
 
 
 @router.get("/projections/status")

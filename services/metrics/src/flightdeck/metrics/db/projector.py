@@ -100,8 +100,7 @@ async def stage(
 
 
 async def append(conn: AsyncConnection, arrivals: Arrivals) -> tuple[list[LoggedEvent], Facts]:
-    """Append the staged events not logged before (by ce_id), under the projection lock so
-    that the log's sequence follows commit order; returns them and their facts."""
+    """Append the staged events not logged before (by ce_id); returns them and their facts."""
     appended = arrivals.insert.returning(event_log.c.event_id)
     fresh = set((await conn.execute(appended, arrivals.values)).scalars())
     if len(fresh) == len(arrivals.events):

@@ -9,7 +9,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import BigInteger, Select, Text, and_, case, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import ColumnElement
 
@@ -284,12 +284,23 @@ class EventQuery:
     end: datetime | None = None
 
 
+LOG_HORIZON = func.pg_snapshot_xmin(func.pg_current_snapshot()).cast(Text).cast(BigInteger)
+"""PostgreSQL: the oldest transaction still running. Every event logged by an older one is
+committed (or was rolled back), and any event committed later will have a greater txid: the
+log up to there, in (txid, seq) order, never changes behind a reader's cursor."""
+
+
 async def event_page(
-    conn: AsyncConnection, query: EventQuery, after: int | None, limit: int
+    conn: AsyncConnection, query: EventQuery, after: tuple[int, int] | None, limit: int
 ) -> list[dict[str, Any]]:
-    """Logged events matching `query`, in log order after sequence number `after`."""
+    """Logged events matching `query`, in log order (transaction, then sequence number) after
+    the key `after`. On PostgreSQL, only the events of transactions older than every one still
+    running (`LOG_HORIZON`): the newest appear once the transactions before them have ended
+    (SQLite serialises its writers, and every txid there is 0)."""
     log = event_log
     statement: Select[Any] = select(log)
+    if conn.dialect.name == "postgresql":
+        statement = statement.where(log.c.txid < LOG_HORIZON)
     if query.types:
         statement = statement.where(log.c.type.in_(query.types))
     if query.subject is not None:
@@ -301,8 +312,8 @@ async def event_page(
     if query.end is not None:
         statement = statement.where(log.c.time < query.end)
     if after is not None:
-        statement = statement.where(log.c.seq > after)
-    statement = statement.order_by(log.c.seq).limit(limit)
+        statement = statement.where(tuple_(log.c.txid, log.c.seq) > tuple_(*after))
+    statement = statement.order_by(log.c.txid, log.c.seq).limit(limit)
     return [dict(row._mapping) for row in await conn.execute(statement)]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    FetchedValue,
     Index,
     Integer,
     MetaData,
@@ -39,14 +40,21 @@ event_log = Table(
     Column("correlation_id", Text),
     Column("data", JSON, nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
+    Column("txid", BigInteger, nullable=False, server_default=FetchedValue()),
     Index("ix_event_log_type_time", "type", "time"),
     Index("ix_event_log_time", "time", postgresql_using="brin"),
     Index("ix_event_log_subject", "subject"),
     Index("ix_event_log_correlation_id", "correlation_id"),
+    Index("ix_event_log_order", "txid", "seq"),
 )
 """Every event consumed, once (by `ce_id`); append-only. Events arrive roughly in time
 order, so on PostgreSQL a BRIN index (a few pages, next to free to maintain) serves time
-ranges."""
+ranges.
+
+`txid` is the id of the transaction that logged the event on PostgreSQL (its column default,
+migration 0007), 0 on SQLite. Transactions append concurrently, so `seq` alone does not follow
+commit order; (txid, seq) does for every transaction older than the oldest still running,
+which is how `/events` pages the log (`queries.LOG_HORIZON`)."""
 
 # --- facts: one row per event of a kind, keyed naturally --------------------------------
 

@@ -17,10 +17,12 @@ async def ingest(engine: AsyncEngine, envelopes: Sequence[Envelope[Any]], now: d
     """Log the events not seen before (by ce_id) and bring the projections up to date with
     them in the same transaction; returns how many were new.
 
-    What needs no shared state (the log rows staged, the facts gathered and, on PostgreSQL,
-    staged too) is done before the projection writers' lock, while another batch may hold
-    it. Under the lock, PostgreSQL merges the staged facts set-based in one round trip
-    (`merge`); SQLite, whose writers are serialised anyway, stores them row by row."""
+    What needs no shared state is done before the projection writers' lock, while another
+    batch may hold it: the log rows and facts are read and, on PostgreSQL, staged, and the
+    events appended to the log (readers page the log in transaction order, so concurrent
+    appends need no lock: `queries.LOG_HORIZON`). Under the lock, PostgreSQL merges the staged
+    facts set-based in one round trip (`merge`); SQLite, whose writers are serialised anyway,
+    stores them row by row."""
     async with engine.begin() as conn:
         await projector.tune(conn)
         arrivals = await projector.stage(conn, envelopes, now)
@@ -29,11 +31,12 @@ async def ingest(engine: AsyncEngine, envelopes: Sequence[Envelope[Any]], now: d
         if conn.dialect.name == "postgresql":
             await merge.prepare(conn)
             await merge.stage(conn, arrivals.facts)
-            await projector.lock_projections(conn)
-            # The facts of events logged before (redelivered ones) are merged again: each of
-            # them is in the projections already, so that changes nothing.
+            # An event another transaction is appending waits for it to end, then counts as
+            # logged. The facts of events logged before (redelivered ones) are merged again:
+            # each of them is in the projections already, so that changes nothing.
             new = await projector.append_count(conn, arrivals)
             if new:
+                await projector.lock_projections(conn)
                 await merge.run(conn)
                 await Refresh(conn, noted=True).run()
             return new

@@ -72,9 +72,9 @@ async def stream_summary(
 
 
 async def events(
-    reader: AsyncEngine, query: queries.EventQuery, after: int | None, limit: int
+    reader: AsyncEngine, query: queries.EventQuery, after: tuple[int, int] | None, limit: int
 ) -> list[dict[str, Any]]:
-    """One page of the event log matching `query`, after sequence number `after`."""
+    """One page of the event log matching `query`, after the log key `after`."""
     async with reader.connect() as conn:
         return await queries.event_page(conn, query, after, limit)
 
