@@ -14,12 +14,15 @@ databases, so the two are held to the same answers.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from sqlalchemy import Table
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateTable
 
 from flightdeck.metrics.db.bulk import ORDINAL, copy_rows, staging_table
-from flightdeck.metrics.db.refresh import scratch
+from flightdeck.metrics.db.refresh import Refresh, scratch
 from flightdeck.metrics.db.tables import (
     change_approvals,
     commit_leads,
@@ -299,9 +302,37 @@ def _claim_rows(facts: Facts, claims: list[Claim], key: str, value: str) -> list
 
 
 async def run(conn: AsyncConnection) -> None:
-    """Merge the staged facts into the projections and note what they touch (under the
-    projection lock)."""
-    await _script(conn, MERGE)
+    """Merge the staged facts into the projections, note what they touch and refresh what
+    they derive, in one round trip (under the projection lock)."""
+    await _script(conn, MERGE + await _refresh_script(conn.dialect))
+
+
+class _Recorder:
+    """Stands for a connection to a `Refresh`: keeps each statement it is given as SQL text,
+    its values inlined. The refresh of a noted batch runs the same statements every time
+    (what it touches is in the scratch tables), so they are recorded once per process and
+    sent with the merge."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.statements: list[str] = []
+
+    async def execute(self, statement: Any, parameters: Any = None) -> None:
+        assert parameters is None, "a recorded statement carries its values inline"
+        compiled = statement.compile(dialect=self.dialect, compile_kwargs={"literal_binds": True})
+        self.statements.append(f"{compiled};")
+
+
+_refresh_scripts: dict[str, str] = {}
+
+
+async def _refresh_script(dialect: Dialect) -> str:
+    script = _refresh_scripts.get(dialect.name)
+    if script is None:
+        recorder = _Recorder(dialect)
+        await Refresh(cast(AsyncConnection, recorder), noted=True).run()
+        script = _refresh_scripts[dialect.name] = "\n" + "\n".join(recorder.statements)
+    return script
 
 
 async def _script(conn: AsyncConnection, sql: str) -> None:

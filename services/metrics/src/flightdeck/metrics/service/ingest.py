@@ -21,8 +21,8 @@ async def ingest(engine: AsyncEngine, envelopes: Sequence[Envelope[Any]], now: d
     batch may hold it: the log rows and facts are read and, on PostgreSQL, staged, and the
     events appended to the log (readers page the log in transaction order, so concurrent
     appends need no lock: `queries.LOG_HORIZON`). Under the lock, PostgreSQL merges the staged
-    facts set-based in one round trip (`merge`); SQLite, whose writers are serialised anyway,
-    stores them row by row."""
+    facts set-based and refreshes what they derive in one round trip (`merge`); SQLite, whose
+    writers are serialised anyway, stores them row by row."""
     async with engine.begin() as conn:
         await projector.tune(conn)
         arrivals = await projector.stage(conn, envelopes, now)
@@ -38,7 +38,6 @@ async def ingest(engine: AsyncEngine, envelopes: Sequence[Envelope[Any]], now: d
             if new:
                 await projector.lock_projections(conn)
                 await merge.run(conn)
-                await Refresh(conn, noted=True).run()
             return new
         await projector.lock_projections(conn)
         logged, facts = await projector.append(conn, arrivals)
