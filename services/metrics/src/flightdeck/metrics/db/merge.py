@@ -71,8 +71,8 @@ CREATE TEMPORARY TABLE IF NOT EXISTS merge_times (
 the services whose team changed, and the touched times per service and environment."""
 
 
-def _columns(table: Table, *, without: tuple[str, ...] = ()) -> str:
-    return ", ".join(column.name for column in table.c if column.name not in without)
+def _columns(table: Table) -> str:
+    return ", ".join(column.name for column in table.c)
 
 
 def _stage(table: Table) -> str:
@@ -252,8 +252,8 @@ the claims), team changes, failures, the other facts; then the touched spans."""
 
 
 async def prepare(conn: AsyncConnection) -> None:
-    """Create (if needed) and empty the staging and scratch tables of this transaction, in
-    one round trip."""
+    """Create (if needed) the staging and scratch tables of this transaction and empty the
+    refresh's scratch tables (the others empty themselves at commit), in one round trip."""
     ddl = [
         str(CreateTable(staging_table(table), if_not_exists=True).compile(dialect=conn.dialect))
         for table in _STAGED
@@ -263,12 +263,11 @@ async def prepare(conn: AsyncConnection) -> None:
         for table in scratch.tables.values()
     ]
     ddl += [f"DELETE FROM {table.name}" for table in scratch.tables.values()]
-    ddl += [f"DELETE FROM {_stage(table)}" for table in _STAGED]
     await _script(conn, ";\n".join(ddl) + ";\n" + _SCRATCH)
 
 
 async def stage(conn: AsyncConnection, facts: Facts) -> None:
-    """Copy a batch's facts into the staging tables (emptied by `prepare`): one row per
+    """Copy a batch's facts into the staging tables (created by `prepare`): one row per
     deployment (its latest event's) with its commits, the winning claim per key, and every
     other fact row."""
     latest = facts.latest_deployments()
@@ -276,22 +275,26 @@ async def stage(conn: AsyncConnection, facts: Facts) -> None:
     for row in latest:
         for commit in row["commits"]:
             commits[(commit["deployment_id"], commit["repo"], commit["sha"])] = commit
-    staged: list[tuple[Table, list[Row], list[str]]] = [
-        (deployments, latest, [column.name for column in deployments.c]),
-        (deployment_commits, list(commits.values()), [c.name for c in deployment_commits.c]),
-        (service_teams, _claim_rows(facts, facts.team_claims, "service", "team"), []),
-        (
-            environment_tiers,
-            _claim_rows(facts, facts.tier_claims, "environment", "environment_tier"),
-            [],
-        ),
-        (health_failures, facts.failures, []),
-        (restorations, facts.restorations, []),
-        *((table, getattr(facts, name), []) for table, name in _INSERTED_ONLY),
-    ]
-    for table, rows, names in staged:
-        if rows:
-            await copy_rows(conn, staging_table(table), rows, names or None, ordinal=ORDINAL)
+    # A deployment row also holds its commits: only the table's columns are copied.
+    await _copy(conn, deployments, latest, [column.name for column in deployments.c])
+    await _copy(conn, deployment_commits, list(commits.values()))
+    await _copy(conn, service_teams, _claim_rows(facts, facts.team_claims, "service", "team"))
+    await _copy(
+        conn,
+        environment_tiers,
+        _claim_rows(facts, facts.tier_claims, "environment", "environment_tier"),
+    )
+    await _copy(conn, health_failures, facts.failures)
+    await _copy(conn, restorations, facts.restorations)
+    for table, name in _INSERTED_ONLY:
+        await _copy(conn, table, getattr(facts, name))
+
+
+async def _copy(
+    conn: AsyncConnection, table: Table, rows: list[Row], names: list[str] | None = None
+) -> None:
+    if rows:
+        await copy_rows(conn, staging_table(table), rows, names, ordinal=ORDINAL)
 
 
 def _claim_rows(facts: Facts, claims: list[Claim], key: str, value: str) -> list[Row]:
